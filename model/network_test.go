@@ -32,7 +32,10 @@ func TestNetworkValidate(t *testing.T) {
 		{"range bigger", func(n *Network) { n.IPRange = netip.MustParsePrefix("10.0.0.0/16") }, "not inside subnet"},
 		{"v6 without enable", func(n *Network) { n.Subnet6 = netip.MustParsePrefix("fd00::/64") }, "IPv6 is not enabled"},
 		{"v6 missing subnet", func(n *Network) { n.EnableIPv6 = true }, "an IPv6 subnet is required"},
-		{"tiny subnet", func(n *Network) { n.Subnet = netip.MustParsePrefix("10.0.0.0/31"); n.Gateway = netip.MustParseAddr("10.0.0.1") }, "too small"},
+		{"tiny subnet", func(n *Network) {
+			n.Subnet = netip.MustParsePrefix("10.0.0.0/31")
+			n.Gateway = netip.MustParseAddr("10.0.0.1")
+		}, "too small"},
 		{"vni", func(n *Network) { n.VNI = 7 }, "VNI 7 out of range"},
 		{"mtu", func(n *Network) { n.MTU = 100 }, "MTU 100 out of range"},
 	}
