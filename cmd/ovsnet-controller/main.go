@@ -1,0 +1,73 @@
+// Command ovsnet-controller runs one replica of ovsnet's control plane: the
+// REST API (and web UI), the Consul-backed intent store and, while it holds
+// the leader lock, the compiler that publishes each host's state.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/ovsnet/ovsnet/controller"
+)
+
+func main() {
+	listen := flag.String("listen", "127.0.0.1:8080", "address of the REST API and web UI")
+	consul := flag.String("consul", envOr("CONSUL_HTTP_ADDR", "127.0.0.1:8500"), "Consul HTTP address")
+	prefix := flag.String("prefix", "ovsnet", "Consul KV prefix of ovsnet's state")
+	id := flag.String("id", "", "replica id in the leader lock (default host name and pid)")
+	token := flag.String("token", os.Getenv("OVSNET_TOKEN"), "bearer token required for changes (default none: open)")
+	readyTimeout := flag.Duration("ready-timeout", 20*time.Second, "how long a connect waits for the host's agent")
+	logLevel := flag.String("log-level", "info", "debug, info, warn or error")
+	flag.Parse()
+
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintf(os.Stderr, "invalid -log-level %q\n", *logLevel)
+		os.Exit(2)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(log)
+
+	c, err := controller.New(controller.Config{ConsulAddr: *consul, Prefix: *prefix, ID: *id,
+		ReadyTimeout: *readyTimeout, Token: *token, Logger: log})
+	if err != nil {
+		log.Error("starting controller", "err", err)
+		os.Exit(1)
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		log.Error("listening", "addr", *listen, "err", err)
+		os.Exit(1)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	srv := &http.Server{Handler: c.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}()
+	go c.Run(ctx)
+	log.Info("ovsnet controller listening", "addr", ln.Addr().String(), "consul", *consul, "prefix", *prefix, "version", controller.Version)
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Error("serving", "err", err)
+		os.Exit(1)
+	}
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
