@@ -5,7 +5,7 @@
 set -euo pipefail
 
 PKGS=(openvswitch-switch iproute2 iputils-ping iperf3 ethtool tshark dnsperf
-      docker.io busybox-static chromium ca-certificates procps psmisc curl jq)
+      nftables docker.io busybox-static chromium ca-certificates procps psmisc curl jq)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ovsnet/ovsnet/client"
+)
+
+// Environment variables and defaults for the global flags.
+const (
+	envController     = "OVSNET_CONTROLLER"
+	envToken          = "OVSNET_TOKEN"
+	defaultController = "http://127.0.0.1:8080"
+)
+
+// app is one invocation of ovsnetctl: where output goes, what the
+// environment says, and the global flags' values.
+type app struct {
+	stdout, stderr io.Writer
+	env            func(string) string
+	// now is the clock for "3s ago" columns.
+	now func() time.Time
+
+	// controller and token are the global flags; empty means "from the
+	// environment, else the default".
+	controller string
+	token      string
+}
+
+// execute builds the command tree, runs args through it and reports the
+// outcome as an exit code, printing any error to stderr.
+func (a *app) execute(ctx context.Context, args []string) int {
+	root := a.newRootCommand()
+	root.SetArgs(args)
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
+	return a.report(root.ExecuteContext(ctx))
+}
+
+func (a *app) newRootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "ovsnetctl",
+		Short: "Manage ovsnet networks, endpoints and hosts",
+		Long: "ovsnetctl manages ovsnet, an Open vSwitch based multi-host container network.\n" +
+			"It talks to the ovsnet controller (--controller, or " + envController + ").",
+		SilenceErrors:         true,
+		SilenceUsage:          true,
+		DisableFlagsInUseLine: true,
+		Args:                  unknownSubcommand,
+		RunE:                  showHelp,
+	}
+	root.SetFlagErrorFunc(flagError)
+	root.SetUsageTemplate(groupAwareUsage(root.UsageTemplate()))
+	flags := root.PersistentFlags()
+	flags.StringVar(&a.controller, "controller", "",
+		fmt.Sprintf("controller address (env %s, default %s)", envController, defaultController))
+	flags.StringVar(&a.token, "token", "", "bearer token for the controller (env "+envToken+")")
+
+	root.AddCommand(
+		a.newNetworkCommand(),
+		a.newHostCommand(),
+		a.newEndpointCommand(),
+		a.newVersionCommand(),
+	)
+	return root
+}
+
+// controllerAddress is --controller, else OVSNET_CONTROLLER, else the default.
+func (a *app) controllerAddress() string {
+	if a.controller != "" {
+		return a.controller
+	}
+	if v := a.env(envController); v != "" {
+		return v
+	}
+	return defaultController
+}
+
+// client returns an API client configured from the global flags.
+func (a *app) client() (*client.Client, error) {
+	token := a.token
+	if token == "" {
+		token = a.env(envToken)
+	}
+	return client.New(a.controllerAddress(),
+		client.WithToken(token),
+		client.WithUserAgent("ovsnetctl/"+buildVersion()))
+}
+
+// report prints err the way Docker's CLI does and returns the exit code:
+// API errors as "Error response from daemon: <message>", other failures as
+// "Error: <message>", usage errors as they are.
+func (a *app) report(err error) int {
+	if err == nil {
+		return 0
+	}
+	var st *statusError
+	if errors.As(err, &st) {
+		if st.status != "" {
+			fmt.Fprintln(a.stderr, st.status)
+		}
+		return st.code
+	}
+	fmt.Fprintln(a.stderr, describeError(err))
+	return 1
+}
+
+// describeError renders one failure for the user.
+func describeError(err error) string {
+	var apiErr *client.APIError
+	if errors.As(err, &apiErr) {
+		return "Error response from daemon: " + err.Error()
+	}
+	return "Error: " + err.Error()
+}

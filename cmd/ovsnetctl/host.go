@@ -1,0 +1,103 @@
+package main
+
+import (
+	"net/netip"
+	"sort"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ovsnet/ovsnet/model"
+)
+
+// newHostCommand groups ovsnet's host views.
+func (a *app) newHostCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:                   "host",
+		Short:                 "Inspect hosts (machines running an ovsnet agent)",
+		DisableFlagsInUseLine: true,
+		Args:                  unknownSubcommand,
+		RunE:                  showHelp,
+	}
+	cmd.AddCommand(a.newHostListCommand())
+	return cmd
+}
+
+// Host statuses shown by `host ls`.
+const (
+	hostAlive = "alive"
+	hostDown  = "down"
+	// hostUnregistered is a host that endpoints name but no agent has
+	// registered: it never ran an agent, or its record is gone.
+	hostUnregistered = "unregistered"
+)
+
+// newHostListCommand is `host ls`: each host, whether its agent is alive,
+// how many endpoints it carries and when it last applied its state.
+func (a *app) newHostListCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:                   "ls",
+		Aliases:               []string{"list"},
+		Short:                 "List hosts",
+		DisableFlagsInUseLine: true,
+		Args:                  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			hosts, err := c.ListHosts(cmd.Context())
+			if err != nil {
+				return err
+			}
+			eps, err := c.ListEndpoints(cmd.Context(), "", "")
+			if err != nil {
+				return err
+			}
+			perHost := map[string]int{}
+			for _, ep := range eps {
+				perHost[ep.Host]++
+			}
+			registered := map[string]bool{}
+			for _, h := range hosts {
+				registered[h.Name] = true
+			}
+			for name := range perHost {
+				if !registered[name] {
+					hosts = append(hosts, model.Host{Name: name})
+				}
+			}
+			sort.SliceStable(hosts, func(i, j int) bool { return naturalLess(hosts[i].Name, hosts[j].Name) })
+
+			t := newTable(a.stdout, "NAME", "TUNNEL IP", "STATUS", "ENDPOINTS", "VERSION", "LAST SYNC")
+			now := a.now()
+			for _, h := range hosts {
+				status := hostDown
+				switch {
+				case h.Alive:
+					status = hostAlive
+				case !registered[h.Name]:
+					status = hostUnregistered
+				}
+				t.row(h.Name, addrString(h.TunnelIP), status, strconv.Itoa(perHost[h.Name]), h.Version, since(now, h.LastSync))
+			}
+			return t.flush()
+		},
+	}
+}
+
+// addrString is "" for an address that is not set.
+func addrString(a netip.Addr) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return a.String()
+}
+
+// prefixString is "" for a prefix that is not set.
+func prefixString(p netip.Prefix) string {
+	if !p.IsValid() {
+		return ""
+	}
+	return p.String()
+}

@@ -1,0 +1,93 @@
+package ovsagent
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"sort"
+	"strings"
+	"text/template"
+	"time"
+)
+
+// Kernel is the host kernel's part of egress: forwarding, NAT and the
+// firewall that keeps networks apart where they meet in the host.
+type Kernel interface {
+	// Apply installs the ruleset for these egress rules, replacing the
+	// previous one atomically. It does nothing if nothing changed.
+	Apply(ctx context.Context, r KernelRules) error
+}
+
+// KernelRules is what the host kernel must do for ovsnet.
+type KernelRules struct {
+	// EgressPort is the overlay egress internal port; EgressSource the
+	// address OVS SNATs overlay traffic to before it reaches the kernel.
+	EgressPort   string
+	EgressSource netip.Addr
+	// Gateways are the bridge networks' gateway ports on this host.
+	Gateways []GatewayRule
+}
+
+// GatewayRule is one bridge network's gateway port.
+type GatewayRule struct {
+	Port   string
+	Subnet netip.Prefix
+}
+
+// nftKernel applies the rules as one nftables table, ip ovsnet, through
+// `nft -f -`: a single atomic transaction that `nft list table ip ovsnet`
+// shows back to the operator.
+type nftKernel struct {
+	last string
+}
+
+// NewKernel returns the nftables-based Kernel.
+func NewKernel() Kernel { return &nftKernel{} }
+
+var nftTemplate = template.Must(template.New("nft").Parse(`table ip ovsnet
+delete table ip ovsnet
+table ip ovsnet {
+	chain postrouting {
+		type nat hook postrouting priority srcnat; policy accept;
+		ip saddr {{.EgressSource}} oifname != "{{.EgressPort}}" masquerade
+{{- range .Gateways}}
+		ip saddr {{.Subnet}} oifname != "{{.Port}}" masquerade
+{{- end}}
+	}
+	chain forward {
+		type filter hook forward priority filter; policy accept;
+		# Networks meet in this kernel only to leave: never to each other.
+		iifname { "ovsgw*", "{{.EgressPort}}" } oifname { "ovsgw*", "{{.EgressPort}}" } drop
+		# From outside, only replies get in.
+		oifname { "ovsgw*", "{{.EgressPort}}" } ct state established,related accept
+		oifname { "ovsgw*", "{{.EgressPort}}" } drop
+	}
+}
+`))
+
+func (k *nftKernel) Apply(ctx context.Context, r KernelRules) error {
+	sort.Slice(r.Gateways, func(i, j int) bool { return r.Gateways[i].Port < r.Gateways[j].Port })
+	var buf bytes.Buffer
+	if err := nftTemplate.Execute(&buf, r); err != nil {
+		return fmt.Errorf("render nftables rules: %w", err)
+	}
+	text := buf.String()
+	if text == k.last {
+		return nil
+	}
+	if err := os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1"), 0o644); err != nil {
+		return fmt.Errorf("enable IPv4 forwarding: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "nft", "-f", "-")
+	cmd.Stdin = strings.NewReader(text)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("nft: %w: %s", err, bytes.TrimSpace(out))
+	}
+	k.last = text
+	return nil
+}

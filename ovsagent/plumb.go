@@ -1,0 +1,215 @@
+package ovsagent
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"regexp"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+
+	"github.com/ovsnet/ovsnet/model"
+)
+
+// Plumber wires containers and internal ports into the host's kernel.
+type Plumber interface {
+	// EnsureEndpoint makes the endpoint's veth exist and its container side
+	// configured (name, MAC, MTU, addresses, routes). It is idempotent, and
+	// all-or-nothing: on failure it removes what it created.
+	EnsureEndpoint(ep *model.Endpoint, n *model.Network, mtu int) error
+	// RemoveEndpoint deletes the veth behind an OVS port name (both ends go);
+	// a missing veth is not an error.
+	RemoveEndpoint(portName string) error
+	// EndpointPorts lists the host-side veths ovsnet created.
+	EndpointPorts() ([]string, error)
+	// ConfigureInternal brings an OVS internal port up in the kernel with
+	// these addresses. It reports false while OVS has not created it yet.
+	ConfigureInternal(name string, addrs []netip.Prefix, mtu int) (bool, error)
+}
+
+type netlinkPlumber struct{}
+
+// NewPlumber returns the netlink-based Plumber of the agent's own namespace
+// (the host's).
+func NewPlumber() Plumber { return netlinkPlumber{} }
+
+var endpointPortRE = regexp.MustCompile(`^ovs[0-9a-f]{11}$`)
+
+func (netlinkPlumber) EnsureEndpoint(ep *model.Endpoint, n *model.Network, mtu int) error {
+	if _, err := netlink.LinkByName(ep.PortName()); err == nil {
+		return nil // plumbed before (possibly by a previous agent process)
+	}
+	if ep.Netns == "" {
+		return fmt.Errorf("endpoint %s has no network namespace to plumb into", model.ShortID(ep.ID))
+	}
+	ns, err := netns.GetFromPath(ep.Netns)
+	if err != nil {
+		return fmt.Errorf("network namespace %s: %w", ep.Netns, err)
+	}
+	defer ns.Close()
+	inside, err := netlink.NewHandleAt(ns)
+	if err != nil {
+		return fmt.Errorf("enter namespace %s: %w", ep.Netns, err)
+	}
+	defer inside.Close()
+	if _, err := inside.LinkByName(ep.IfName); err == nil {
+		return fmt.Errorf("container %s already has an interface named %s", ep.ContainerName, ep.IfName)
+	}
+	// The peer is created inside the container's namespace with its final
+	// name: moving a device between namespaces costs the kernel an RCU
+	// grace period (~20 ms), creating it there does not.
+	veth := &netlink.Veth{
+		LinkAttrs:        netlink.LinkAttrs{Name: ep.PortName(), MTU: mtu},
+		PeerName:         ep.IfName,
+		PeerHardwareAddr: net.HardwareAddr(ep.MAC),
+		PeerMTU:          uint32(mtu),
+		PeerNamespace:    netlink.NsFd(int(ns)),
+	}
+	if err := netlink.LinkAdd(veth); err != nil {
+		return fmt.Errorf("create veth %s: %w", ep.PortName(), err)
+	}
+	if err := configureEndpoint(ep, n, ns, inside); err != nil {
+		if host, lerr := netlink.LinkByName(ep.PortName()); lerr == nil {
+			_ = netlink.LinkDel(host)
+		}
+		return err
+	}
+	return nil
+}
+
+func configureEndpoint(ep *model.Endpoint, n *model.Network, ns netns.NsHandle, inside *netlink.Handle) error {
+	link, err := inside.LinkByName(ep.IfName)
+	if err != nil {
+		return fmt.Errorf("find %s in container: %w", ep.IfName, err)
+	}
+	// The userspace datapath does not complete partial checksums: the
+	// container must send full ones, or TCP stalls (ping still works).
+	if err := disableTxChecksum(ns, ep.IfName); err != nil {
+		return err
+	}
+	v4 := &netlink.Addr{IPNet: prefixNet(ep.IPv4)}
+	if err := inside.AddrAdd(link, v4); err != nil {
+		return fmt.Errorf("add %s: %w", ep.IPv4, err)
+	}
+	if ep.IPv6.IsValid() {
+		// No duplicate address detection: the controller already made the
+		// address unique, and DAD would delay the address by a second.
+		v6 := &netlink.Addr{IPNet: prefixNet(ep.IPv6), Flags: unix.IFA_F_NODAD}
+		if err := inside.AddrAdd(link, v6); err != nil {
+			return fmt.Errorf("add %s: %w", ep.IPv6, err)
+		}
+	}
+	if err := inside.LinkSetUp(link); err != nil {
+		return fmt.Errorf("set %s up: %w", ep.IfName, err)
+	}
+	if n.HasGateway() {
+		if err := addDefaultRoute(inside, link, n.Gateway, unix.AF_INET); err != nil {
+			return err
+		}
+		if ep.IPv6.IsValid() && n.Gateway6.IsValid() {
+			if err := addDefaultRoute(inside, link, n.Gateway6, unix.AF_INET6); err != nil {
+				return err
+			}
+		}
+	}
+	host, err := netlink.LinkByName(ep.PortName())
+	if err != nil {
+		return fmt.Errorf("find %s: %w", ep.PortName(), err)
+	}
+	if err := netlink.LinkSetUp(host); err != nil {
+		return fmt.Errorf("set %s up: %w", ep.PortName(), err)
+	}
+	return nil
+}
+
+// addDefaultRoute adds a default route through gw unless the container has
+// one already: its first network with a gateway keeps the default, as in
+// Docker.
+func addDefaultRoute(h *netlink.Handle, link netlink.Link, gw netip.Addr, family int) error {
+	routes, err := h.RouteListFiltered(family, &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
+	if err != nil {
+		return fmt.Errorf("list routes: %w", err)
+	}
+	for _, r := range routes {
+		if r.Dst == nil || r.Dst.IP.IsUnspecified() && isZeroMask(r.Dst.Mask) {
+			return nil
+		}
+	}
+	r := &netlink.Route{LinkIndex: link.Attrs().Index, Gw: net.IP(gw.AsSlice())}
+	if err := h.RouteAdd(r); err != nil {
+		return fmt.Errorf("add default route via %s: %w", gw, err)
+	}
+	return nil
+}
+
+func isZeroMask(m net.IPMask) bool {
+	ones, _ := m.Size()
+	return ones == 0
+}
+
+func prefixNet(p netip.Prefix) *net.IPNet {
+	return &net.IPNet{IP: net.IP(p.Addr().AsSlice()), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
+}
+
+func (netlinkPlumber) RemoveEndpoint(portName string) error {
+	link, err := netlink.LinkByName(portName)
+	if err != nil {
+		var nf netlink.LinkNotFoundError
+		if errors.As(err, &nf) {
+			return nil
+		}
+		return fmt.Errorf("find %s: %w", portName, err)
+	}
+	if err := netlink.LinkDel(link); err != nil {
+		return fmt.Errorf("delete %s: %w", portName, err)
+	}
+	return nil
+}
+
+func (netlinkPlumber) EndpointPorts() ([]string, error) {
+	links, err := netlink.LinkList()
+	if err != nil {
+		return nil, fmt.Errorf("list links: %w", err)
+	}
+	var out []string
+	for _, l := range links {
+		if l.Type() == "veth" && endpointPortRE.MatchString(l.Attrs().Name) {
+			out = append(out, l.Attrs().Name)
+		}
+	}
+	return out, nil
+}
+
+func (netlinkPlumber) ConfigureInternal(name string, addrs []netip.Prefix, mtu int) (bool, error) {
+	link, err := netlink.LinkByName(name)
+	if err != nil {
+		var nf netlink.LinkNotFoundError
+		if errors.As(err, &nf) {
+			return false, nil
+		}
+		return false, fmt.Errorf("find %s: %w", name, err)
+	}
+	if mtu > 0 && link.Attrs().MTU != mtu {
+		if err := netlink.LinkSetMTU(link, mtu); err != nil {
+			return false, fmt.Errorf("set MTU of %s: %w", name, err)
+		}
+	}
+	for _, a := range addrs {
+		addr := &netlink.Addr{IPNet: prefixNet(a)}
+		if a.Addr().Is6() {
+			addr.Flags = unix.IFA_F_NODAD
+		}
+		if err := netlink.AddrReplace(link, addr); err != nil {
+			return false, fmt.Errorf("address %s on %s: %w", a, name, err)
+		}
+	}
+	if link.Attrs().Flags&net.FlagUp == 0 {
+		if err := netlink.LinkSetUp(link); err != nil {
+			return false, fmt.Errorf("set %s up: %w", name, err)
+		}
+	}
+	return true, nil
+}
