@@ -71,6 +71,7 @@ func (b *builder) pipeline() {
 	miss(TunnelIngress, dropAction())
 	miss(SpoofGuard, dropAction())
 	miss(Neighbor, gotoTable(DNS))
+	miss(NeighborReply, dropAction())
 	miss(DNS, gotoTable(Forward))
 	miss(Forward, gotoTable(LocalDeliver))
 	miss(Egress, dropAction())
@@ -84,6 +85,15 @@ func (b *builder) pipeline() {
 		b.add(Flow{Table: Neighbor, Priority: PriorityLow, Cookie: c, Protocol: ovs.ProtocolICMPv6,
 			Match: []Match{field("icmp_type", typ)}, Actions: []Action{dropAction()}})
 	}
+
+	b.add(Flow{Table: NeighborReply, Priority: PriorityNormal, Cookie: c, Protocol: ovs.ProtocolICMPv6,
+		Match: []Match{field("icmp_type", "135")},
+		Actions: []Action{
+			setField("136", "icmpv6_type"),
+			setField("2", "nd_options_type"),
+			setField(ndFlagsSolicitedOverride, "nd_reserved"),
+			inPort(),
+		}})
 
 	// Duplicate address detection (source ::) must not be answered: the
 	// answer would tell the container its own address is taken.
@@ -128,7 +138,7 @@ func (b *builder) network(n *model.Network) {
 	gwMAC := n.GatewayMAC()
 	b.add(arpReply(Neighbor, PriorityNormal, c, []Match{matchNetwork(n.VNI)}, n.Gateway, gwMAC))
 	if n.EnableIPv6 && n.Gateway6.IsValid() {
-		b.add(ndReply(c, n.VNI, n.Gateway6, gwMAC))
+		b.add(ndReply(c, n.VNI, n.Gateway6, gwMAC, b.cfg.NDZone))
 	}
 	toGateway := Flow{Table: Forward, Priority: PriorityNormal, Cookie: c,
 		Match: []Match{matchNetwork(n.VNI), macMatch("dl_dst", gwMAC)}, Actions: []Action{gotoTable(Egress)}}
@@ -165,7 +175,7 @@ func (b *builder) neighbor(n *model.Network, ep *model.Endpoint) {
 	}
 	b.add(arpReply(Neighbor, PriorityNormal, c, []Match{matchNetwork(n.VNI)}, ep.IPv4.Addr(), ep.MAC))
 	if ep.IPv6.IsValid() {
-		b.add(ndReply(c, n.VNI, ep.IPv6.Addr(), ep.MAC))
+		b.add(ndReply(c, n.VNI, ep.IPv6.Addr(), ep.MAC, b.cfg.NDZone))
 	}
 }
 
@@ -241,10 +251,10 @@ func arpReply(t Table, prio uint16, c Cookie, m []Match, ip netip.Addr, mac mode
 // set (RFC 4861 4.4), as OVS prints nd_reserved.
 const ndFlagsSolicitedOverride = "1610612736"
 
-// ndReply turns a neighbour solicitation for ip into the advertisement from
-// mac. The solicitation's source link-layer option is rewritten in place
-// into the target link-layer option; OVS fixes the ICMPv6 checksum.
-func ndReply(c Cookie, vni uint32, ip netip.Addr, mac model.HardwareAddr) Flow {
+// ndReply starts the answer to a neighbour solicitation for ip: addresses
+// are turned around and the solicitation's source link-layer option gets
+// mac; NeighborReply then retypes the packet into an advertisement.
+func ndReply(c Cookie, vni uint32, ip netip.Addr, mac model.HardwareAddr, zone uint16) Flow {
 	return Flow{Table: Neighbor, Priority: PriorityNormal, Cookie: c, Protocol: ovs.ProtocolICMPv6,
 		Match: []Match{matchNetwork(vni), field("icmp_type", "135"), field("nd_target", ip.String())},
 		Actions: []Action{
@@ -252,10 +262,7 @@ func ndReply(c Cookie, vni uint32, ip netip.Addr, mac model.HardwareAddr) Flow {
 			setField(mac.String(), "eth_src"),
 			move("NXM_NX_IPV6_SRC[]", "NXM_NX_IPV6_DST[]"),
 			setField(ip.String(), "ipv6_src"),
-			setField("136", "icmpv6_type"),
-			setField("2", "nd_options_type"),
 			setField(mac.String(), "nd_sll"),
-			setField(ndFlagsSolicitedOverride, "nd_reserved"),
-			inPort(),
+			conntrack{Table: &NeighborReply, Zone: zone},
 		}}
 }

@@ -78,6 +78,9 @@ type Config struct {
 	EgressOVSMAC    model.HardwareAddr
 	// NATZone is the conntrack zone of egress SNAT.
 	NATZone uint16
+	// NDZone is the conntrack zone neighbour answers recirculate through
+	// (nothing is committed there).
+	NDZone uint16
 	// UnderlayMTU of the host.
 	UnderlayMTU int
 	// DNS, when set, steers DNS queries of containers to the agent's
@@ -102,6 +105,7 @@ func DefaultConfig() Config {
 		EgressKernelMAC: kmac,
 		EgressOVSMAC:    omac,
 		NATZone:         64000,
+		NDZone:          64001,
 		UnderlayMTU:     model.DefaultUnderlayMTU,
 	}
 }

@@ -35,6 +35,12 @@ var (
 	// Neighbor answers ARP requests and IPv6 neighbour solicitations for
 	// every known address of the network in place; no ARP ever floods.
 	Neighbor = Table{20, "Neighbor", "ARP/ND for known addresses answered locally; other ARP/ND dropped"}
+	// NeighborReply finishes an IPv6 neighbour advertisement that Neighbor
+	// started. It is a second pass (through conntrack recirculation) because
+	// the datapath sets the ND option type before its address: in one pass,
+	// retyping the solicitation's source-address option into a target-address
+	// option would leave the requester's own MAC in it.
+	NeighborReply = Table{21, "NeighborReply", "second pass of an ND answer: NS → NA"}
 	// DNS steers DNS queries to the agent's resolver.
 	DNS = Table{30, "DNS", "DNS queries to the agent's resolver"}
 	// Forward sends a packet by destination MAC: to a remote host through
@@ -54,7 +60,7 @@ var (
 
 // Pipeline lists every table in order. The agent names exactly these in
 // OVSDB (Flow_Table rows), and the flows package only uses these.
-var Pipeline = []Table{Classify, TunnelIngress, SpoofGuard, Neighbor, DNS, Forward, Egress, NATReturn, LocalDeliver}
+var Pipeline = []Table{Classify, TunnelIngress, SpoofGuard, Neighbor, NeighborReply, DNS, Forward, Egress, NATReturn, LocalDeliver}
 
 // Priorities, named so no flow carries a bare number.
 const (
