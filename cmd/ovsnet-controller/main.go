@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -20,7 +21,7 @@ import (
 )
 
 func main() {
-	listen := flag.String("listen", "127.0.0.1:8080", "address of the REST API and web UI")
+	listen := flag.String("listen", "127.0.0.1:8080", "comma-separated addresses of the REST API and web UI: host:port or unix:/path")
 	consul := flag.String("consul", envOr("CONSUL_HTTP_ADDR", "127.0.0.1:8500"), "Consul HTTP address")
 	prefix := flag.String("prefix", "ovsnet", "Consul KV prefix of ovsnet's state")
 	id := flag.String("id", "", "replica id in the leader lock (default host name and pid)")
@@ -43,10 +44,14 @@ func main() {
 		log.Error("starting controller", "err", err)
 		os.Exit(1)
 	}
-	ln, err := net.Listen("tcp", *listen)
-	if err != nil {
-		log.Error("listening", "addr", *listen, "err", err)
-		os.Exit(1)
+	var listeners []net.Listener
+	for _, addr := range strings.Split(*listen, ",") {
+		ln, err := listen1(strings.TrimSpace(addr))
+		if err != nil {
+			log.Error("listening", "addr", addr, "err", err)
+			os.Exit(1)
+		}
+		listeners = append(listeners, ln)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -58,11 +63,28 @@ func main() {
 		_ = srv.Shutdown(shutdown)
 	}()
 	go c.Run(ctx)
-	log.Info("ovsnet controller listening", "addr", ln.Addr().String(), "consul", *consul, "prefix", *prefix, "version", controller.Version)
-	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		log.Error("serving", "err", err)
-		os.Exit(1)
+	errs := make(chan error, len(listeners))
+	for _, ln := range listeners {
+		log.Info("ovsnet controller listening", "addr", ln.Addr().String(), "consul", *consul, "prefix", *prefix, "version", controller.Version)
+		go func() { errs <- srv.Serve(ln) }()
 	}
+	for range listeners {
+		if err := <-errs; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("serving", "err", err)
+			os.Exit(1)
+		}
+	}
+}
+
+// listen1 opens host:port (TCP) or unix:/path (a socket reachable from
+// every network namespace of the machine, as agents in them need).
+func listen1(addr string) (net.Listener, error) {
+	if path, ok := strings.CutPrefix(addr, "unix:"); ok {
+		path = strings.TrimPrefix(path, "//")
+		_ = os.Remove(path)
+		return net.Listen("unix", path)
+	}
+	return net.Listen("tcp", addr)
 }
 
 func envOr(k, def string) string {

@@ -1,0 +1,234 @@
+package lab
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Consul is a single real Consul server (not -dev: its data survives a
+// restart) on loopback ports chosen per run.
+type Consul struct {
+	Addr    string // HTTP API, "127.0.0.1:PORT" (root namespace, and every host namespace via Expose)
+	Socket  string // HTTP API on a unix socket, "unix://<Dir>/consul.sock", reachable from any namespace
+	DataDir string
+	Ports   ConsulPorts
+
+	lab  *Lab
+	proc *Process
+}
+
+// ConsulPorts are the listeners of one Consul server, none of them the
+// defaults, so labs never collide with each other or a real Consul.
+type ConsulPorts struct {
+	HTTP, DNS, SerfLAN, SerfWAN, Server, GRPC int
+}
+
+const consulVersion = "1.14.11"
+
+var consulBuild struct {
+	sync.Mutex
+	path string
+}
+
+// ConsulBinary returns the cached Consul server binary: $OVSNET_CONSUL, or
+// ${OVSNET_CACHE:-/var/cache/ovsnet}/consul-1.14.11, which it builds with
+// deploy/consul/build.sh (a few minutes, once per machine) if missing.
+func ConsulBinary() (string, error) {
+	if p := os.Getenv("OVSNET_CONSUL"); p != "" {
+		return p, nil
+	}
+	consulBuild.Lock()
+	defer consulBuild.Unlock()
+	if consulBuild.path != "" {
+		return consulBuild.path, nil
+	}
+	cache := os.Getenv("OVSNET_CACHE")
+	if cache == "" {
+		cache = "/var/cache/ovsnet"
+	}
+	bin := filepath.Join(cache, "consul-"+consulVersion)
+	if _, err := os.Stat(bin); err != nil {
+		root, err := repoRoot()
+		if err != nil {
+			return "", err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+		defer cancel()
+		if _, err := run(ctx, nil, filepath.Join(root, "deploy", "consul", "build.sh")); err != nil {
+			return "", fmt.Errorf("build consul: %w", err)
+		}
+		if _, err := os.Stat(bin); err != nil {
+			return "", fmt.Errorf("build consul: %w", err)
+		}
+	}
+	consulBuild.path = bin
+	return bin, nil
+}
+
+// StartConsul starts a Consul server with a data dir under l.Dir and waits
+// (≤ 30 s) until it has a leader. Its Addr is also reachable from inside
+// every host namespace (see Expose), for agents that talk to Consul.
+func (l *Lab) StartConsul() *Consul {
+	l.t.Helper()
+	bin, err := ConsulBinary()
+	if err != nil {
+		l.t.Fatalf("lab: %v", err)
+	}
+	ports, err := freePorts(6)
+	if err != nil {
+		l.t.Fatalf("lab: consul ports: %v", err)
+	}
+	l.mu.Lock()
+	n := len(l.consuls) + 1
+	l.mu.Unlock()
+	name := "consul"
+	if n > 1 {
+		name = fmt.Sprintf("consul%d", n)
+	}
+	c := &Consul{
+		DataDir: filepath.Join(l.Dir, name),
+		Ports:   ConsulPorts{HTTP: ports[0], DNS: ports[1], SerfLAN: ports[2], SerfWAN: ports[3], Server: ports[4], GRPC: ports[5]},
+		lab:     l,
+	}
+	c.Addr = fmt.Sprintf("127.0.0.1:%d", c.Ports.HTTP)
+	c.Socket = "unix://" + filepath.Join(l.Dir, name+".sock")
+	if err := os.Mkdir(c.DataDir, 0o755); err != nil {
+		l.t.Fatalf("lab: consul: %v", err)
+	}
+	cfg := map[string]any{
+		"node_name":            l.Prefix + "-" + name,
+		"disable_host_node_id": true,
+		// No phoning home: tests may only talk to addresses the lab owns.
+		"disable_update_check": true,
+		// A unix socket crosses network namespaces, unlike 127.0.0.1.
+		"addresses": map[string]string{"http": "127.0.0.1 " + c.Socket},
+		"ports": map[string]int{
+			"http": c.Ports.HTTP, "https": -1, "dns": c.Ports.DNS, "serf_lan": c.Ports.SerfLAN,
+			"serf_wan": c.Ports.SerfWAN, "server": c.Ports.Server, "grpc": c.Ports.GRPC, "grpc_tls": -1,
+		},
+		// Fastest raft timings: a single server elects itself in about a second.
+		"performance":        map[string]int{"raft_multiplier": 1},
+		"leave_on_terminate": false,
+	}
+	b, _ := json.MarshalIndent(cfg, "", "  ")
+	cfgPath := filepath.Join(l.Dir, name+".json")
+	if err := os.WriteFile(cfgPath, b, 0o644); err != nil {
+		l.t.Fatalf("lab: consul: %v", err)
+	}
+	c.proc = l.newProcess(name, filepath.Join(l.Dir, name+".log"), nil, []string{bin, "agent",
+		"-server", "-bootstrap-expect", "1",
+		"-bind", "127.0.0.1", "-client", "127.0.0.1",
+		"-data-dir", c.DataDir, "-config-file", cfgPath})
+	l.mu.Lock()
+	l.consuls = append(l.consuls, c)
+	l.mu.Unlock()
+	c.Start()
+	l.Expose(c.Addr)
+	return c
+}
+
+// URL is the base URL of the HTTP API.
+func (c *Consul) URL() string { return "http://" + c.Addr }
+
+// Stop stops the server (SIGTERM, wait, SIGKILL after 10 s), keeping its data.
+func (c *Consul) Stop() {
+	c.lab.t.Helper()
+	err := c.proc.Stop()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && ee.ExitCode() == 1 {
+		return // how Consul ends on SIGTERM when it does not leave the cluster
+	}
+	if err != nil {
+		c.lab.t.Logf("lab: consul stop: %v", err)
+	}
+}
+
+// Start starts the server again with the same ports and data and waits
+// (≤ 30 s) for a leader. Call from the test goroutine.
+func (c *Consul) Start() {
+	c.lab.t.Helper()
+	if c.proc.Running() {
+		c.lab.t.Fatalf("lab: consul %s already running", c.Addr)
+	}
+	start := time.Now()
+	if err := c.proc.start(); err != nil {
+		c.lab.t.Fatalf("lab: %v", err)
+	}
+	if err := c.waitLeader(30 * time.Second); err != nil {
+		c.lab.t.Fatalf("lab: consul %s: %v\n%s", c.Addr, err, tail(c.proc.Log(), 30))
+	}
+	c.lab.t.Logf("lab: consul %s has a leader after %v", c.Addr, time.Since(start).Round(time.Millisecond))
+}
+
+// Running reports whether the server process is running.
+func (c *Consul) Running() bool { return c.proc.Running() }
+
+// Log returns the server's output so far.
+func (c *Consul) Log() string { return c.proc.Log() }
+
+func (c *Consul) waitLeader(timeout time.Duration) error {
+	client := &http.Client{Timeout: time.Second}
+	return poll(timeout, 100*time.Millisecond, func() error {
+		if !c.proc.Running() {
+			return errors.New("consul exited")
+		}
+		resp, err := client.Get(c.URL() + "/v1/status/leader")
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return err
+		}
+		var leader string
+		if err := json.Unmarshal(body, &leader); err != nil {
+			return fmt.Errorf("leader: %q: %w", body, err)
+		}
+		if strings.TrimSpace(leader) == "" {
+			return errors.New("no leader yet")
+		}
+		return nil
+	})
+}
+
+// freePorts returns n distinct loopback ports that are free for both TCP
+// and UDP right now (Consul's serf and DNS listeners use both).
+func freePorts(n int) ([]int, error) {
+	var ports []int
+	var closers []io.Closer
+	defer func() {
+		for _, c := range closers {
+			c.Close()
+		}
+	}()
+	for try := 0; len(ports) < n; try++ {
+		if try > 100 {
+			return nil, errors.New("no free ports after 100 tries")
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("listen: %w", err)
+		}
+		closers = append(closers, ln)
+		port := ln.Addr().(*net.TCPAddr).Port
+		pc, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue
+		}
+		closers = append(closers, pc)
+		ports = append(ports, port)
+	}
+	return ports, nil
+}
