@@ -48,6 +48,7 @@ type Controller struct {
 	mu        sync.Mutex
 	session   string // leader session while this replica leads
 	published map[string]model.HostState
+	netLocks  map[string]*sync.Mutex
 }
 
 // New connects a replica to Consul (lazily: nothing is read yet).
@@ -78,7 +79,7 @@ func New(cfg Config) (*Controller, error) {
 	return &Controller{
 		store: store, client: client, watch: newWatcher(store, cfg.Logger), log: cfg.Logger,
 		id: cfg.ID, readyTimeout: cfg.ReadyTimeout, token: cfg.Token,
-		kickCh: make(chan struct{}, 1), published: map[string]model.HostState{},
+		kickCh: make(chan struct{}, 1), published: map[string]model.HostState{}, netLocks: map[string]*sync.Mutex{},
 	}, nil
 }
 

@@ -3,8 +3,10 @@ package controller
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ovsnet/ovsnet/model"
@@ -110,9 +112,17 @@ func (c *Controller) Connect(ctx context.Context, ref string, req model.NetworkC
 
 	var ep model.Endpoint
 	var n *model.Network
+	// Connects through this replica allocate one at a time per network (a
+	// network lock); other replicas are kept apart by the transaction's
+	// guards, and the loser of a race retries with a fresh read.
+	unlock := c.lockNetwork(ref)
+	defer unlock()
 	for attempt := 0; ; attempt++ {
-		if attempt == retries {
+		if attempt == allocRetries {
 			return nil, errorf(ErrConflict, "could not connect %s: too many concurrent changes, try again", req.Container)
+		}
+		if attempt > 0 {
+			backoffJitter(ctx, attempt)
 		}
 		sn, err := c.store.Load(ctx, 0)
 		if err != nil {
@@ -220,6 +230,7 @@ func (c *Controller) Connect(ctx context.Context, ref string, req model.NetworkC
 		}
 		break
 	}
+	unlock()
 	c.log.Info("endpoint created", "network", n.Name, "container", ep.ContainerName, "host", ep.Host,
 		"ipv4", ep.IPv4, "endpoint", model.ShortID(ep.ID))
 	c.kick()
@@ -236,6 +247,35 @@ func (c *Controller) Connect(ctx context.Context, ref string, req model.NetworkC
 	}
 	view.Status = st
 	return view, nil
+}
+
+// allocRetries bounds a connect's attempts when other replicas keep winning
+// the race for the same addresses.
+const allocRetries = 40
+
+// backoffJitter sleeps a few random milliseconds, growing with attempt, so
+// replicas racing for the same address do not stay in lockstep.
+func backoffJitter(ctx context.Context, attempt int) {
+	d := time.Duration(1+rand.IntN(4*min(attempt, 10))) * time.Millisecond
+	select {
+	case <-time.After(d):
+	case <-ctx.Done():
+	}
+}
+
+// lockNetwork serialises this replica's allocations on one network (by the
+// reference the request used). The returned unlock may be called twice.
+func (c *Controller) lockNetwork(ref string) func() {
+	c.mu.Lock()
+	l, ok := c.netLocks[ref]
+	if !ok {
+		l = &sync.Mutex{}
+		c.netLocks[ref] = l
+	}
+	c.mu.Unlock()
+	l.Lock()
+	var once sync.Once
+	return func() { once.Do(l.Unlock) }
 }
 
 // waitPlumbed waits for the agent's report on a new endpoint.

@@ -57,3 +57,40 @@ func iperfBitsPerSecond(t *testing.T, out []byte) float64 {
 	}
 	return r.End.SumReceived.BitsPerSecond
 }
+
+// outsideIperf is an iperf3 server in the outside namespace.
+type outsideIperf struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	out    []byte
+}
+
+func startOutsideIperf(o *lab.Outside) (*outsideIperf, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 80*time.Second)
+	s := &outsideIperf{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		s.out, _ = o.Exec(ctx, "iperf3", "-s", "-B", o.Addr.String(), "--forceflush")
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		out, _ := o.Exec(ctx, "ss", "-ltn")
+		if containsPort(string(out), "5201") {
+			return s, nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	s.stop()
+	return nil, fmt.Errorf("iperf3 server in the outside did not start")
+}
+
+func (s *outsideIperf) stop() {
+	s.cancel()
+	<-s.done
+}
+
+// log stops the server and returns what it printed.
+func (s *outsideIperf) log() string {
+	s.stop()
+	return string(s.out)
+}
