@@ -4,7 +4,7 @@
 # are reused, so a second run takes seconds.
 set -euo pipefail
 
-PKGS=(openvswitch-switch iproute2 iputils-ping iperf3 ethtool tshark dnsperf
+PKGS=(openvswitch-switch iproute2 iputils-ping iputils-arping iperf3 ethtool tshark dnsperf
       nftables docker.io busybox-static chromium ca-certificates procps psmisc curl jq)
 
 missing=()
