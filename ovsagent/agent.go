@@ -230,6 +230,7 @@ func (a *Agent) reconcile(ctx context.Context, st *model.HostState, full bool) (
 		res.Err = err
 		return res, true
 	}
+	phase.mark("bridge")
 	desired := flows.DesiredPorts(*st, a.cfg.Pipeline)
 	ofports, err := a.sw.PlanOFPorts(ctx, desired)
 	if err != nil {
@@ -244,7 +245,7 @@ func (a *Agent) reconcile(ctx context.Context, st *model.HostState, full bool) (
 	flowsDone := make(chan error, 1)
 	go func() { flowsDone <- a.syncFlows(ctx, want, full, &res) }()
 
-	failed, again, err := a.syncPorts(ctx, st, desired, ofports)
+	failed, again, err := a.syncPorts(ctx, st, desired, ofports, phase)
 	res.Err = errors.Join(res.Err, err)
 	phase.mark("ports")
 	if err := <-flowsDone; err != nil {
@@ -313,7 +314,7 @@ func (a *Agent) syncFlows(ctx context.Context, want []flows.Flow, full bool, res
 // syncPorts plumbs local containers, removes stale ones, makes OVSDB's ports
 // match and configures the kernel side. It returns the endpoints that could
 // not be plumbed and whether something was not ready yet.
-func (a *Agent) syncPorts(ctx context.Context, st *model.HostState, desired []flows.Port, ofports flows.OFPorts) (map[string]error, bool, error) {
+func (a *Agent) syncPorts(ctx context.Context, st *model.HostState, desired []flows.Port, ofports flows.OFPorts, phase *phases) (map[string]error, bool, error) {
 	var errs []error
 	again := false
 	nets := map[string]*model.Network{}
@@ -334,6 +335,7 @@ func (a *Agent) syncPorts(ctx context.Context, st *model.HostState, desired []fl
 			failed[ep.ID] = err
 		}
 	}
+	phase.mark("plumb")
 	if existing, err := a.pl.EndpointPorts(); err == nil {
 		for _, name := range existing {
 			if localPorts[name] {
@@ -355,9 +357,11 @@ func (a *Agent) syncPorts(ctx context.Context, st *model.HostState, desired []fl
 		}
 		ports = append(ports, p)
 	}
+	phase.mark("stale")
 	if err := a.sw.SyncPorts(ctx, a.cfg.Bridge, ports, ofports); err != nil {
 		return failed, true, err
 	}
+	phase.mark("ovsdb")
 	for _, p := range ports {
 		if p.Kind != flows.PortEgress && p.Kind != flows.PortGateway {
 			continue
@@ -373,9 +377,11 @@ func (a *Agent) syncPorts(ctx context.Context, st *model.HostState, desired []fl
 			rules.Gateways = append(rules.Gateways, GatewayRule{Port: p.Name, Subnet: p.Addrs[0].Masked()})
 		}
 	}
+	phase.mark("internal")
 	if err := a.kern.Apply(ctx, rules); err != nil {
 		errs = append(errs, err)
 	}
+	phase.mark("kernel")
 	return failed, again, errors.Join(errs...)
 }
 
