@@ -49,6 +49,7 @@ type Controller struct {
 	session   string // leader session while this replica leads
 	published map[string]model.HostState
 	netLocks  map[string]*sync.Mutex
+	createMu  sync.Mutex
 }
 
 // New connects a replica to Consul (lazily: nothing is read yet).
@@ -150,7 +151,9 @@ func (c *Controller) leadOnce(ctx context.Context) error {
 	go func() { _ = sessions.RenewPeriodic("10s", sid, nil, done) }()
 	defer func() { _, _ = sessions.Destroy(sid, nil) }()
 
-	lock, err := c.client.LockOpts(&api.LockOptions{Key: c.store.LeaderKey(), Value: []byte(c.id), Session: sid, MonitorRetries: 3})
+	lock, err := c.client.LockOpts(&api.LockOptions{Key: c.store.LeaderKey(), Value: []byte(c.id), Session: sid, MonitorRetries: 3,
+		// Short waits, so a standby notices shutdown quickly.
+		LockWaitTime: 2 * time.Second})
 	if err != nil {
 		return fmt.Errorf("lock: %w", err)
 	}

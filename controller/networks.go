@@ -140,7 +140,15 @@ func (c *Controller) CreateNetwork(ctx context.Context, req model.NetworkCreateR
 		return nil, err
 	}
 	userSubnet := n.Subnet.IsValid()
-	for attempt := 0; attempt < retries; attempt++ {
+	// Creates through this replica run one at a time (they compete for
+	// VNIs and default pools); other replicas are kept apart by the
+	// transaction's guards and retried with jitter.
+	c.createMu.Lock()
+	defer c.createMu.Unlock()
+	for attempt := 0; attempt < allocRetries; attempt++ {
+		if attempt > 0 {
+			backoffJitter(ctx, attempt)
+		}
 		sn, err := c.store.Load(ctx, 0)
 		if err != nil {
 			return nil, err
