@@ -1,0 +1,298 @@
+package ovsagent
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/netip"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netns"
+
+	"github.com/ovsnet/ovsnet/flows"
+	"github.com/ovsnet/ovsnet/model"
+	"github.com/ovsnet/ovsnet/test/lab"
+)
+
+// These tests run the agent's edges against a real Open vSwitch (one lab
+// host) and the real kernel.
+
+func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func testState() model.HostState {
+	id := func(c string) string { return strings.Repeat(c, 64) }
+	over := model.Network{ID: id("a"), Name: "over", Driver: model.DriverOverlay, Scope: model.ScopeGlobal,
+		Subnet: netip.MustParsePrefix("10.0.0.0/24"), Gateway: netip.MustParseAddr("10.0.0.1"), VNI: 4097,
+		EnableIPv6: true, Subnet6: netip.MustParsePrefix("fd00:2::/64"), Gateway6: netip.MustParseAddr("fd00:2::1")}
+	br := model.Network{ID: id("b"), Name: "br", Driver: model.DriverBridge, Scope: model.ScopeLocal, Host: "h1",
+		Subnet: netip.MustParsePrefix("172.18.0.0/16"), Gateway: netip.MustParseAddr("172.18.0.1"), VNI: 4098}
+	ep := func(c, net, host, ip, ip6 string) model.Endpoint {
+		e := model.Endpoint{ID: id(c), NetworkID: net, Host: host, ContainerID: id("f"), ContainerName: "c" + c, IfName: "eth0",
+			IPv4: netip.MustParsePrefix(ip), MAC: model.MACFromIPv4(netip.MustParsePrefix(ip).Addr())}
+		if ip6 != "" {
+			e.IPv6 = netip.MustParsePrefix(ip6)
+		}
+		return e
+	}
+	return model.HostState{Host: "h1", Networks: []model.Network{br, over},
+		Endpoints: []model.Endpoint{ep("1", over.ID, "h1", "10.0.0.2/24", "fd00:2::2/64"), ep("2", over.ID, "h2", "10.0.0.3/24", "fd00:2::3/64"),
+			ep("3", br.ID, "h1", "172.18.0.2/16", "")},
+		Hosts: []model.Host{{Name: "h2", TunnelIP: netip.MustParseAddr("192.0.2.2")}}}
+}
+
+// OVS prints flows in the exact text the flows package renders them in:
+// after installing the pipeline, a dump diffs to nothing. If OVS changes
+// its output, this fails rather than the agent re-installing every flow on
+// every sync.
+func TestFlowsRoundTripThroughOVS(t *testing.T) {
+	l := lab.New(t, lab.Options{Hosts: 1})
+	h := l.Hosts[0]
+	ctx := context.Background()
+	sw, err := ConnectOVSDB(ctx, h.OVSDB(), quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sw.Close()
+	if err := sw.EnsureBridge(ctx, BridgeConfig{Name: "br-int", DatapathType: "netdev"}); err != nil {
+		t.Fatal(err)
+	}
+	st := testState()
+	cfg := flows.DefaultConfig()
+	desired := flows.DesiredPorts(st, cfg)
+	ofports, err := sw.PlanOFPorts(ctx, desired)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ft := NewFlowTable(h.Mgmt("br-int"))
+	want := flows.Build(st, cfg, ofports)
+	if err := ft.Apply(ctx, flows.ComputeDiff(want, nil, flows.FlowFromInstalled)); err != nil {
+		t.Fatal(err)
+	}
+	installed, err := ft.Dump(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(installed) != len(want) {
+		t.Fatalf("installed %d flows, OVS holds %d", len(want), len(installed))
+	}
+	if d := flows.ComputeDiff(want, installed, flows.FlowFromInstalled); !d.Empty() {
+		for _, f := range d.Add {
+			t.Errorf("OVS prints this flow differently: %s", f)
+		}
+		for _, f := range d.Delete {
+			t.Errorf("unexpected flow in OVS: %s", f)
+		}
+	}
+
+	// Remove an endpoint: exactly its flows go, in one bundle; flows of
+	// other owners (added by hand) stay.
+	if _, err := h.Ofctl("add-flow", "br-int", "table=99,priority=1,cookie=0x1,actions=drop"); err != nil {
+		t.Fatal(err)
+	}
+	st.Endpoints = st.Endpoints[1:]
+	want2 := flows.Build(st, cfg, ofports)
+	d := flows.ComputeDiff(want2, installed, flows.FlowFromInstalled)
+	if err := ft.Apply(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	after, err := ft.Dump(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := flows.ComputeDiff(want2, after, flows.FlowFromInstalled); !d.Empty() {
+		t.Fatalf("after removing an endpoint: %d adds and %d deletes still needed", len(d.Add), len(d.Delete))
+	}
+	if all, _ := h.Ofctl("dump-flows", "br-int", "table=99"); !strings.Contains(all, "cookie=0x1") {
+		t.Fatalf("a flow not owned by ovsnet was removed:\n%s", all)
+	}
+}
+
+func TestBridgeAndPortsInOVSDB(t *testing.T) {
+	l := lab.New(t, lab.Options{Hosts: 1})
+	h := l.Hosts[0]
+	ctx := context.Background()
+	sw, err := ConnectOVSDB(ctx, h.OVSDB(), quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sw.Close()
+	for range 2 { // idempotent
+		if err := sw.EnsureBridge(ctx, BridgeConfig{Name: "br-int", DatapathType: "netdev"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, _ := h.Vsctl("--columns=fail_mode,protocols,datapath_type,external_ids", "list", "Bridge", "br-int")
+	for _, want := range []string{"secure", "OpenFlow13", "OpenFlow14", "netdev", "owner=ovsnet"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("bridge lacks %s:\n%s", want, out)
+		}
+	}
+	names, _ := h.Vsctl("--columns=name", "list", "Flow_Table")
+	for _, tbl := range flows.Pipeline {
+		if !strings.Contains(names, tbl.Name) {
+			t.Errorf("no Flow_Table named %s", tbl.Name)
+		}
+	}
+	// Someone sets fail_mode to standalone by hand: the agent corrects it.
+	if _, err := h.Vsctl("set", "Bridge", "br-int", "fail_mode=standalone"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the agent restores fail_mode=secure", func() bool {
+		return sw.EnsureBridge(ctx, BridgeConfig{Name: "br-int", DatapathType: "netdev"}) == nil && strings.Contains(must(h.Vsctl("get", "Bridge", "br-int", "fail_mode")), "secure")
+	})
+
+	st := testState()
+	st.Endpoints = st.Endpoints[:2] // no veths exist: plumbing is not under test here
+	desired := flows.DesiredPorts(st, flows.DefaultConfig())
+	ofports, err := sw.PlanOFPorts(ctx, desired)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sw.SyncPorts(ctx, "br-int", desired, ofports); err != nil {
+		t.Fatal(err)
+	}
+	ports, err := sw.Ports(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	epName := st.Endpoints[0].PortName()
+	if len(ports) != len(desired) || ports[epName].ExternalIDs[flows.ExtNetworkName] != "over" || ports["vxlan0"].OFPortRequest != 1 {
+		t.Fatalf("ports after sync: %+v", ports)
+	}
+	if ports[epName].OFPortRequest < flows.FirstDynamicOFPort {
+		t.Fatalf("endpoint port got ofport %d", ports[epName].OFPortRequest)
+	}
+	// Planning again keeps every number; syncing again changes nothing.
+	again, _ := sw.PlanOFPorts(ctx, desired)
+	for name, n := range ofports {
+		if again[name] != n {
+			t.Fatalf("ofport of %s moved from %d to %d", name, n, again[name])
+		}
+	}
+	if err := sw.SyncPorts(ctx, "br-int", desired, again); err != nil {
+		t.Fatal(err)
+	}
+	// Dropping the endpoint removes its port, and only it.
+	if err := sw.SyncPorts(ctx, "br-int", desired[:len(desired)-1], again); err != nil {
+		t.Fatal(err)
+	}
+	list, _ := h.Vsctl("list-ports", "br-int")
+	if strings.Contains(list, epName) || !strings.Contains(list, "vxlan0") {
+		t.Fatalf("ports after removing the endpoint: %s", list)
+	}
+}
+
+func waitFor(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out: %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func must(s string, err error) string {
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	return s
+}
+
+// inHost runs f on a thread inside the lab host's network namespace, as
+// the agent runs there.
+func inHost(t *testing.T, h *lab.Host, f func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
+		target, err := netns.GetFromName(h.Netns)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer target.Close()
+		if err := netns.Set(target); err != nil {
+			t.Error(err)
+			return
+		}
+		f()
+	}()
+	<-done
+}
+
+func TestPlumbEndpoint(t *testing.T) {
+	l := lab.New(t, lab.Options{Hosts: 1})
+	h := l.Hosts[0]
+	ct := l.AddContainer(h, "c1")
+	st := testState()
+	ep := st.Endpoints[0]
+	ep.Netns = ct.Netns
+	n := &st.Networks[1]
+	pl := NewPlumber()
+	inHost(t, h, func() {
+		for range 2 { // idempotent
+			if err := pl.EnsureEndpoint(&ep, n, 1450); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+		ports, err := pl.EndpointPorts()
+		if err != nil || len(ports) != 1 || ports[0] != ep.PortName() {
+			t.Errorf("endpoint ports = %v %v", ports, err)
+		}
+	})
+	ctx := context.Background()
+	out, _ := ct.Exec(ctx, "ip", "-o", "addr", "show", "eth0")
+	for _, want := range []string{"10.0.0.2/24", "fd00:2::2/64"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("eth0 lacks %s: %s", want, out)
+		}
+	}
+	link, _ := ct.Exec(ctx, "ip", "-o", "link", "show", "eth0")
+	if !strings.Contains(string(link), "mtu 1450") || !strings.Contains(string(link), ep.MAC.String()) || !strings.Contains(string(link), "state UP") {
+		t.Errorf("eth0: %s", link)
+	}
+	routes, _ := ct.Exec(ctx, "ip", "route")
+	if !strings.Contains(string(routes), "default via 10.0.0.1 dev eth0") {
+		t.Errorf("routes: %s", routes)
+	}
+	feats, _ := ct.Exec(ctx, "ethtool", "-k", "eth0")
+	if !strings.Contains(string(feats), "tx-checksumming: off") {
+		t.Errorf("tx checksum offload still on:\n%s", feats)
+	}
+	// A second endpoint in the same container keeps the first default route.
+	ep2 := st.Endpoints[2]
+	ep2.Netns, ep2.IfName = ct.Netns, "eth1"
+	inHost(t, h, func() {
+		if err := pl.EnsureEndpoint(&ep2, &st.Networks[0], 1500); err != nil {
+			t.Error(err)
+		}
+	})
+	routes, _ = ct.Exec(ctx, "ip", "route")
+	if strings.Count(string(routes), "default") != 1 {
+		t.Errorf("two default routes: %s", routes)
+	}
+	// A name already taken inside the container fails cleanly.
+	clash := ep2
+	clash.ID = strings.Repeat("9", 64)
+	inHost(t, h, func() {
+		if err := pl.EnsureEndpoint(&clash, &st.Networks[0], 1500); err == nil || !strings.Contains(err.Error(), "already has an interface named eth1") {
+			t.Errorf("clashing name: %v", err)
+		}
+		if err := pl.RemoveEndpoint(ep.PortName()); err != nil {
+			t.Error(err)
+		}
+		if err := pl.RemoveEndpoint(ep.PortName()); err != nil {
+			t.Errorf("removing twice: %v", err)
+		}
+	})
+	if out, _ := ct.Exec(ctx, "ip", "-o", "link"); strings.Contains(string(out), "eth0") {
+		t.Errorf("eth0 survived removal: %s", out)
+	}
+}
