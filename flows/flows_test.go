@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -231,5 +232,18 @@ func TestDiffReplacesChangedActions(t *testing.T) {
 	}
 	if changed == 0 {
 		t.Fatalf("moving a host's tunnel address changed no flow: %+v", d)
+	}
+}
+
+// docs/pipeline.md explains every table of the pipeline.
+func TestPipelineDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../docs/pipeline.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tbl := range Pipeline {
+		if !strings.Contains(string(doc), "## "+tbl.Name+" (table "+strconv.Itoa(int(tbl.ID))+")") {
+			t.Errorf("docs/pipeline.md has no section for table %s (%d)", tbl.Name, tbl.ID)
+		}
 	}
 }
