@@ -70,6 +70,44 @@ type Agent struct {
 
 	// Reconciled, when set, is called after every reconcile (tests, metrics).
 	Reconciled func(ReconcileResult)
+
+	extensions []Extension
+	watchers   []func(*model.HostState)
+}
+
+// Extension is a feature that runs beside the reconciler with access to the
+// agent (the Docker plugin, the DNS resolver, trace requests, metrics).
+// Run blocks until ctx ends; an error ends the agent.
+type Extension interface {
+	Name() string
+	Run(ctx context.Context, a *Agent) error
+}
+
+// AddExtension registers an extension; call before Run.
+func (a *Agent) AddExtension(e Extension) { a.extensions = append(a.extensions, e) }
+
+// OnState registers f to be called with every new desired state (and the
+// cached one at start). Call before Run. f must not block.
+func (a *Agent) OnState(f func(*model.HostState)) { a.watchers = append(a.watchers, f) }
+
+// State is the current desired state, nil before any is known. The value is
+// never modified after it is published: callers may keep it.
+func (a *Agent) State() *model.HostState {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.state
+}
+
+// HostName is this host's name in the cluster.
+func (a *Agent) HostName() string { return a.cfg.Host }
+
+// Config returns the agent's configuration.
+func (a *Agent) Config() Config { return a.cfg }
+
+func (a *Agent) notify(st *model.HostState) {
+	for _, f := range a.watchers {
+		f(st)
+	}
 }
 
 // ReconcileResult describes one reconcile.
@@ -119,6 +157,7 @@ func (a *Agent) loadCachedState() {
 	a.mu.Lock()
 	a.state = &st
 	a.mu.Unlock()
+	a.notify(&st)
 	a.log.Info("loaded cached state", "generation", st.Generation, "endpoints", len(st.Endpoints))
 }
 
@@ -150,8 +189,9 @@ func (a *Agent) SetState(st *model.HostState) {
 	}
 	a.mu.Unlock()
 	if !same {
-		a.saveState(st)
+		a.notify(st)
 		a.Trigger()
+		a.saveState(st)
 	}
 }
 
@@ -162,13 +202,28 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err := a.sw.EnsureBridge(ctx, BridgeConfig{Name: a.cfg.Bridge, DatapathType: a.cfg.DatapathType}); err != nil {
 		return fmt.Errorf("integration bridge: %w", err)
 	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); a.watchLoop(ctx) }()
 	go func() { defer wg.Done(); a.registerLoop(ctx) }()
+	for _, e := range a.extensions {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := e.Run(ctx, a); err != nil && ctx.Err() == nil {
+				a.log.Error("extension failed", "extension", e.Name(), "err", err)
+				cancel(fmt.Errorf("%s: %w", e.Name(), err))
+			}
+		}()
+	}
 	a.Trigger()
 	a.reconcileLoop(ctx)
 	wg.Wait()
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
 	return nil
 }
 
@@ -327,10 +382,13 @@ func (a *Agent) syncPorts(ctx context.Context, st *model.HostState, desired []fl
 	for i := range st.Endpoints {
 		ep := &st.Endpoints[i]
 		n := nets[ep.NetworkID]
-		if ep.Host != a.cfg.Host || n == nil || ep.Docker {
+		if ep.Host != a.cfg.Host || n == nil {
 			continue
 		}
 		localPorts[ep.PortName()] = true
+		if ep.Docker {
+			continue // the Docker plugin creates its veth; Docker plumbs the container side
+		}
 		if err := a.pl.EnsureEndpoint(ep, n, n.EndpointMTU(a.cfg.UnderlayMTU)); err != nil {
 			failed[ep.ID] = err
 		}

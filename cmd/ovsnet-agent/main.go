@@ -34,6 +34,9 @@ func main() {
 	prefix := flag.String("prefix", "ovsnet", "Consul KV prefix of ovsnet's state")
 	stateDir := flag.String("state-dir", "/var/lib/ovsnet", "where the agent keeps its last known state")
 	logLevel := flag.String("log-level", "info", "debug, info, warn or error")
+	for _, f := range features {
+		f.flags(flag.CommandLine)
+	}
 	flag.Parse()
 
 	var level slog.Level
@@ -78,7 +81,21 @@ func main() {
 		Host: *host, TunnelIP: tip, UnderlayMTU: *mtu, Bridge: *bridge, DatapathType: *datapath,
 		StateDir: filepath.Join(*stateDir, *host), Pipeline: flows.DefaultConfig(), Version: controller.Version, Logger: log,
 	}
+	env := &agentEnv{Log: log, Config: &cfg, ConsulAddr: *consul, Prefix: *prefix, OFTarget: target, OVSRundir: *ovsRundir}
+	var exts []ovsagent.Extension
+	for _, f := range features {
+		ext, err := f.setup(env)
+		if err != nil {
+			fail("%s: %v", f.name, err)
+		}
+		if ext != nil {
+			exts = append(exts, ext)
+		}
+	}
 	a := ovsagent.New(cfg, sw, ovsagent.NewFlowTable(target), ovsagent.NewPlumber(), ovsagent.NewKernel(), cl)
+	for _, e := range exts {
+		a.AddExtension(e)
+	}
 	log.Info("ovsnet agent starting", "tunnel_ip", tip, "underlay_mtu", *mtu, "bridge", *bridge, "datapath", *datapath,
 		"ovsdb", *ovsdb, "consul", *consul, "version", controller.Version)
 	if err := a.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {

@@ -1,0 +1,35 @@
+package main
+
+import (
+	"flag"
+	"log/slog"
+
+	"github.com/ovsnet/ovsnet/ovsagent"
+)
+
+// A feature is an optional part of the agent (Docker plugin, DNS, trace,
+// metrics) with its own flags. Each lives in its own file and registers
+// itself from init, so features never edit main.go.
+type feature struct {
+	name string
+	// flags registers the feature's flags.
+	flags func(fs *flag.FlagSet)
+	// setup runs after flag parsing and before the agent is built; it may
+	// adjust env.Config and returns the extension to run (nil: disabled).
+	setup func(env *agentEnv) (ovsagent.Extension, error)
+}
+
+var features []feature
+
+// agentEnv is what features get to know about the agent being started.
+type agentEnv struct {
+	Log *slog.Logger
+	// Config is the agent's configuration; features may adjust it.
+	Config     *ovsagent.Config
+	ConsulAddr string
+	Prefix     string
+	// OFTarget is the ovs-ofctl target of the bridge; OVSRundir the OVS run
+	// directory ("" for the default), for ovs-appctl.
+	OFTarget  string
+	OVSRundir string
+}
