@@ -47,8 +47,17 @@ func (c *Controller) Handler() http.Handler {
 	o.HandleFunc("/endpoints", c.listEndpoints).Methods(http.MethodGet)
 	o.HandleFunc("/endpoints/{id}", c.getEndpoint).Methods(http.MethodGet)
 	r.HandleFunc("/healthz", c.healthz).Methods(http.MethodGet)
+	for _, register := range routeRegistrars {
+		register(c, r, o)
+	}
 	return r
 }
+
+// routeRegistrars add the routes of optional parts of the API (web UI,
+// metrics, traces, IPAM for the Docker plugin). Each lives in its own file
+// and appends itself from init. root is the whole router, ovsnet the
+// /ovsnet/v1 subrouter.
+var routeRegistrars []func(c *Controller, root, ovsnet *mux.Router)
 
 // write guards a mutating handler with the auth token, when one is set.
 func (c *Controller) write(h http.HandlerFunc) http.HandlerFunc {
