@@ -25,6 +25,11 @@ LOGS=$STATE/logs
 RUN=$STATE/run              # our pid files (OVS writes its own in each host dir)
 HTTP_PORT=${OVSNET_QS_HTTP:-8080}
 CONSUL_PORT=${OVSNET_QS_CONSUL:-8500}
+# status and down use the ports the running quick start was started with.
+if [ "${1:-up}" != up ] && [ -f "$STATE/ports" ]; then
+  # shellcheck source=/dev/null
+  . "$STATE/ports"
+fi
 CONSUL_BIN=${OVSNET_CONSUL:-${OVSNET_CACHE:-/var/cache/ovsnet}/consul-1.14.11}
 HOSTS=(h1 h2 h3)
 API=http://127.0.0.1:$HTTP_PORT
@@ -37,13 +42,14 @@ for h in "${HOSTS[@]}"; do ALL_NETNS+=("$PREFIX-$h"); done
 for c in "${CONTAINERS[@]}"; do ALL_NETNS+=("$PREFIX-$c"); done
 
 # fd 3 is the real stderr, so die is heard even from probes whose output
-# wait_for discards.
+# wait_for discards. Daemons must not inherit it (3>&-): an open copy would
+# keep a caller's pipe, e.g. `quickstart.sh | tee`, from ever ending.
 exec 3>&2
 say() { printf '==> %s\n' "$*"; }
 die() {
   printf 'quickstart: %s\n' "$*" >&3
   if [ -d "$LOGS" ]; then
-    printf 'quickstart: logs are in %s (OVS logs in %s/hN/); "%s down" cleans up\n' "$LOGS" "$STATE" "$0" >&3
+    printf 'quickstart: logs are in %s (OVS logs in %s/hN/ovs/); "%s down" cleans up\n' "$LOGS" "$STATE" "$0" >&3
   fi
   exit 1
 }
@@ -93,8 +99,8 @@ down() {
   for h in "${HOSTS[@]}"; do stop_pidfile "$RUN/agent-$h.pid"; done
   stop_pidfile "$RUN/controller.pid"
   for h in "${HOSTS[@]}"; do
-    stop_pidfile "$STATE/$h/ovs-vswitchd.pid"
-    stop_pidfile "$STATE/$h/ovsdb-server.pid"
+    stop_pidfile "$STATE/$h/ovs/ovs-vswitchd.pid"
+    stop_pidfile "$STATE/$h/ovs/ovsdb-server.pid"
   done
   stop_pidfile "$RUN/consul.pid"
   # Anything still inside one of our namespaces (a ping left running, an
@@ -113,11 +119,11 @@ status() {
   local f name pid state
   if [ ! -d "$STATE" ]; then echo "quick start is not running"; return 0; fi
   echo "processes:"
-  for f in "$RUN"/*.pid "$STATE"/h*/ovs*.pid; do
+  for f in "$RUN"/*.pid "$STATE"/h*/ovs/ovs*.pid; do
     [ -f "$f" ] || continue
     pid=$(tr -dc 0-9 <"$f")
     name=$(basename "$f" .pid)
-    case $f in "$STATE"/h*) name="$(basename "$(dirname "$f")")-$name" ;; esac
+    case $f in "$STATE"/h*) name="$(basename "$(dirname "$(dirname "$f")")")-$name" ;; esac
     if ours "$pid"; then state="running"; else state="NOT RUNNING"; fi
     printf '  %-22s pid %-8s %s\n' "$name" "$pid" "$state"
   done
@@ -154,7 +160,7 @@ start_daemon() {
   local name=$1 ns=$2
   shift 2
   [ -n "$ns" ] && set -- nsenter "--net=/run/netns/$ns" -- "$@"
-  setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
+  setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null 3>&- &
   echo $! >"$RUN/$name.pid"
 }
 
@@ -169,6 +175,7 @@ $(tail -n 15 "$LOGS/$1.log")"
 ctl() { timeout 60 "$REPO/bin/ovsnetctl" --controller "$API" "$@"; }
 
 consul_has_leader() {
+  alive_or_die consul
   curl -sf --max-time 2 "http://127.0.0.1:$CONSUL_PORT/v1/status/leader" | grep -q '[0-9]'
 }
 controller_ok() {
@@ -176,6 +183,8 @@ controller_ok() {
   [ "$(curl -s --max-time 2 "$API/_ping")" = OK ]
 }
 hosts_alive() {
+  local h
+  for h in "${HOSTS[@]}"; do alive_or_die "agent-$h"; done
   [ "$(ctl host ls | awk '$3 == "alive"' | wc -l)" -ge "${#HOSTS[@]}" ]
 }
 
@@ -216,9 +225,10 @@ build_wire_and_outside() {
 }
 
 # build_host N: namespace qs-hN with its own ovsdb-server and ovs-vswitchd
-# (userspace datapath: no OVS kernel module needed) in $STATE/hN.
+# (userspace datapath: no OVS kernel module needed); OVS_RUNDIR, OVS_DBDIR
+# and OVS_LOGDIR are all $STATE/hN/ovs.
 build_host() {
-  local n=$1 h=h$1 ns=$PREFIX-h$1 dir=$STATE/h$1 uplink=$PREFIX-e$1
+  local n=$1 h=h$1 ns=$PREFIX-h$1 dir=$STATE/h$1/ovs uplink=$PREFIX-e$1
   local mac
   mac=$(printf '02:00:c0:00:02:%02x' "$n")
   add_netns "$ns"
@@ -229,10 +239,10 @@ build_host() {
   # `ip netns exec` gives the daemons a /sys matching the namespace.
   ip netns exec "$ns" ovsdb-server "$dir/conf.db" \
     --remote="punix:$dir/db.sock" --remote=db:Open_vSwitch,Open_vSwitch,manager_options \
-    --pidfile="$dir/ovsdb-server.pid" --log-file="$dir/ovsdb-server.log" --detach
+    --pidfile="$dir/ovsdb-server.pid" -vconsole:off --log-file="$dir/ovsdb-server.log" --detach 3>&-
   wait_for "$h ovsdb-server" 10 ovs-vsctl --db="unix:$dir/db.sock" --no-wait --timeout=2 init
   ip netns exec "$ns" ovs-vswitchd "unix:$dir/db.sock" \
-    --pidfile="$dir/ovs-vswitchd.pid" --log-file="$dir/ovs-vswitchd.log" --detach
+    --pidfile="$dir/ovs-vswitchd.pid" -vconsole:off --log-file="$dir/ovs-vswitchd.log" --detach 3>&-
   wait_for "$h ovs-vswitchd" 10 ovs-appctl --timeout=2 -t "$dir/ovs-vswitchd.$(cat "$dir/ovs-vswitchd.pid").ctl" version
   # br-phy owns the uplink and carries the underlay address: userspace
   # tunnelling resolves remote VTEPs only through addresses on OVS bridges.
@@ -250,7 +260,7 @@ build_host() {
 }
 
 start_agent() {
-  local n=$1 h=h$1 dir=$STATE/h$1
+  local n=$1 h=h$1 dir=$STATE/h$1/ovs
   # The agent drives ovs-vsctl/ovs-ofctl too: point them at this host's OVS.
   start_daemon "agent-$h" "$PREFIX-$h" env OVS_RUNDIR="$dir" OVS_DBDIR="$dir" OVS_LOGDIR="$dir" \
     "$REPO/bin/ovsnet-agent" -host "$h" -tunnel-ip "192.0.2.$n" \
@@ -333,6 +343,7 @@ set OVSNET_QS_HTTP to another port for the controller"
   port_busy "$CONSUL_PORT" && die "port $CONSUL_PORT is taken: $(ss -Hltnp "sport = :$CONSUL_PORT" | head -1)
 set OVSNET_QS_CONSUL to another port for Consul"
   mkdir -p "$LOGS" "$RUN" "$STATE/agent-state"
+  printf 'HTTP_PORT=%s\nCONSUL_PORT=%s\n' "$HTTP_PORT" "$CONSUL_PORT" >"$STATE/ports"
 
   say "starting Consul on 127.0.0.1:$CONSUL_PORT"
   start_consul
@@ -355,8 +366,10 @@ set OVSNET_QS_CONSUL to another port for Consul"
   say "creating networks testnet01..testnet04"
   ctl network create -d bridge --host h1 testnet01 >/dev/null
   ctl network create testnet02 >/dev/null
-  ctl network create --internal testnet03 >/dev/null
+  # testnet04 before testnet03: its fixed 10.0.1.0/24 is then taken when
+  # testnet03 gets a subnet from the pool, so no two networks share one.
   ctl network create --subnet 10.0.1.0/24 testnet04 >/dev/null
+  ctl network create --internal testnet03 >/dev/null
 
   say "connecting containers"
   container h1 web testnet02
@@ -391,10 +404,10 @@ ovsnet quick start is up (took $((SECONDS - t0))s): hosts h1 h2 h3, networks tes
   docker -H tcp://127.0.0.1:$HTTP_PORT network ls
   docker -H tcp://127.0.0.1:$HTTP_PORT network inspect testnet02
   ip netns exec $PREFIX-web ping $ip                          # container web -> mysql01
-  OVS_RUNDIR=$STATE/h1 ovs-ofctl --names dump-flows br-int    # h1's flows
-  ovs-vsctl --db=unix:$STATE/h1/db.sock show
+  OVS_RUNDIR=$STATE/h1/ovs ovs-ofctl -O OpenFlow14 --names dump-flows br-int   # h1's flows
+  ovs-vsctl --db=unix:$STATE/h1/ovs/db.sock show
 
-  Logs: $LOGS/ (consul, controller, agent-hN), OVS logs in $STATE/hN/
+  Logs: $LOGS/ (consul, controller, agent-hN), OVS's in $STATE/hN/ovs/
   Status: $0 status
   Remove everything: $0 down
 EOF
