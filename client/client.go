@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -65,21 +66,41 @@ func WithUserAgent(ua string) Option {
 }
 
 // New returns a client for the controller at baseURL. A bare "host:port" is
-// taken as http://host:port, and Docker's tcp:// scheme as http://.
+// taken as http://host:port, and Docker's tcp:// scheme as http://;
+// unix:///path talks HTTP over a unix socket (how agents in other network
+// namespaces of the same machine reach a controller).
 func New(baseURL string, opts ...Option) (*Client, error) {
+	hc := &http.Client{Timeout: DefaultTimeout}
+	if path, ok := unixSocketPath(baseURL); ok {
+		hc.Transport = &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", path)
+		}}
+		baseURL = "http://ovsnet-controller"
+	}
 	base, err := normalizeBaseURL(baseURL)
 	if err != nil {
 		return nil, err
 	}
 	c := &Client{
 		baseURL:    base,
-		httpClient: &http.Client{Timeout: DefaultTimeout},
+		httpClient: hc,
 		userAgent:  "ovsnet-client",
 	}
 	for _, opt := range opts {
 		opt(c)
 	}
 	return c, nil
+}
+
+// unixSocketPath recognises unix:///path and unix:/path.
+func unixSocketPath(addr string) (string, bool) {
+	rest, ok := strings.CutPrefix(strings.TrimSpace(addr), "unix:")
+	if !ok {
+		return "", false
+	}
+	rest = strings.TrimPrefix(rest, "//")
+	return rest, strings.HasPrefix(rest, "/")
 }
 
 // BaseURL is the controller address requests go to.

@@ -12,11 +12,12 @@ import (
 	"time"
 
 	"github.com/hashicorp/consul/api"
+	"github.com/ovsnet/ovsnet/internal/version"
 	"github.com/ovsnet/ovsnet/model"
 )
 
-// Version of ovsnet, set at build time.
-var Version = "dev"
+// Version of ovsnet (see internal/version).
+var Version = version.Version
 
 // Config configures a controller replica.
 type Config struct {
@@ -215,6 +216,7 @@ func (c *Controller) runPublisher(ctx context.Context) {
 		if err := c.publish(ctx, sn); err != nil && ctx.Err() == nil {
 			c.log.Warn("publishing host state failed", "err", err)
 		}
+		c.expireReservations(ctx, sn)
 	}
 }
 

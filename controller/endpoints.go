@@ -18,6 +18,9 @@ import (
 const (
 	optDockerContainerID = "ovsnet.docker.container-id"
 	optDocker            = "ovsnet.docker"
+	// optReserved says the requested addresses were reserved beforehand
+	// (Docker's IPAM call) and the endpoint takes the reservations over.
+	optReserved = "ovsnet.reserved"
 )
 
 // container identifies the container a connect request is about.
@@ -164,8 +167,21 @@ func (c *Controller) Connect(ctx context.Context, ref string, req model.NetworkC
 		if err := model.CheckPreferred(n, v6); err != nil {
 			return nil, errorf(ErrInvalid, "%v", err)
 		}
+		claim := cfg.DriverOpts[optReserved] == "true"
+		reserved := map[netip.Addr]kvValue{}
 		for _, a := range []netip.Addr{v4, v6} {
-			if a.IsValid() && used[a] {
+			if !a.IsValid() {
+				continue
+			}
+			if claim {
+				r, ok := sn.reservations[c.store.ipamKey(n.ID, a)]
+				if !ok {
+					return nil, errorf(ErrConflict, "address %s on network %s is not reserved (reserve it first)", a, n.Name)
+				}
+				reserved[a] = r
+				continue
+			}
+			if used[a] {
 				return nil, errorf(ErrConflict, "Address already in use: %s is taken on network %s", a, n.Name)
 			}
 		}
@@ -179,8 +195,15 @@ func (c *Controller) Connect(ctx context.Context, ref string, req model.NetworkC
 				return nil, errorf(ErrConflict, "network %s: %v", n.Name, err)
 			}
 		}
+		id := newID()
+		if cfg.EndpointID != "" {
+			if !model.IsID(cfg.EndpointID) {
+				return nil, errorf(ErrInvalid, "invalid endpoint id %q", cfg.EndpointID)
+			}
+			id = cfg.EndpointID
+		}
 		ep = model.Endpoint{
-			ID: newID(), NetworkID: n.ID, Host: ct.host, ContainerID: ct.id, ContainerName: ct.name,
+			ID: id, NetworkID: n.ID, Host: ct.host, ContainerID: ct.id, ContainerName: ct.name,
 			Netns: ct.netns, IfName: cfg.DriverOpts[model.OptEndpointIfName], MAC: mac,
 			IPv4: netip.PrefixFrom(v4, n.Subnet.Bits()), Aliases: cfg.Aliases, Links: links,
 			Docker: ct.docker, Created: time.Now().UTC(),
@@ -205,12 +228,18 @@ func (c *Controller) Connect(ctx context.Context, ref string, req model.NetworkC
 
 		var ops txnOps
 		ops.checkIndex(c.store.networkKey(n.ID), sn.netIndex[n.ID])
+		ops.mustNotExist(c.store.endpointKey(ep.ID))
 		ops.mustNotExist(c.store.attachKey(n.ID, ep.ContainerID))
-		ops.mustNotExist(c.store.ipamKey(n.ID, v4))
-		ops.setRaw(c.store.ipamKey(n.ID, v4), ep.ID)
-		if v6.IsValid() {
-			ops.mustNotExist(c.store.ipamKey(n.ID, v6))
-			ops.setRaw(c.store.ipamKey(n.ID, v6), ep.ID)
+		for _, a := range []netip.Addr{v4, v6} {
+			if !a.IsValid() {
+				continue
+			}
+			if r, ok := reserved[a]; ok {
+				ops.checkIndex(c.store.ipamKey(n.ID, a), r.index)
+			} else {
+				ops.mustNotExist(c.store.ipamKey(n.ID, a))
+			}
+			ops.setRaw(c.store.ipamKey(n.ID, a), ep.ID)
 		}
 		ops.setRaw(c.store.attachKey(n.ID, ep.ContainerID), ep.ID)
 		if err := ops.set(c.store.endpointKey(ep.ID), ep); err != nil {
@@ -219,6 +248,8 @@ func (c *Controller) Connect(ctx context.Context, ref string, req model.NetworkC
 		_, err = c.store.commit(ctx, ops)
 		switch {
 		case err == nil:
+		case conflictOn(err, c.store.endpointKey(ep.ID)):
+			return nil, errorf(ErrConflict, "endpoint %s already exists", model.ShortID(ep.ID))
 		case conflictOn(err, c.store.attachKey(n.ID, ep.ContainerID)):
 			return nil, errorf(ErrForbidden, "endpoint with name %s already exists in network %s", ep.ContainerName, n.Name)
 		case ipv4.IsValid() && conflictOn(err, c.store.ipamKey(n.ID, ipv4)), ipv6.IsValid() && conflictOn(err, c.store.ipamKey(n.ID, ipv6)):

@@ -92,6 +92,13 @@ type Snapshot struct {
 	used map[string]map[netip.Addr]bool
 	// pools handed out from the default pools.
 	pools []netip.Prefix
+	// reservations are ipam keys held by a reservation, not an endpoint.
+	reservations map[string]kvValue
+}
+
+type kvValue struct {
+	value string
+	index uint64
 }
 
 // Network finds a network by full id, name or unique id prefix (Docker's
@@ -162,7 +169,7 @@ func (s *Store) Load(ctx context.Context, waitIndex uint64) (*Snapshot, error) {
 
 func (s *Store) decode(pairs api.KVPairs, index uint64) (*Snapshot, error) {
 	sn := &Snapshot{Index: index, Statuses: map[string]model.EndpointStatus{},
-		netIndex: map[string]uint64{}, used: map[string]map[netip.Addr]bool{}}
+		netIndex: map[string]uint64{}, used: map[string]map[netip.Addr]bool{}, reservations: map[string]kvValue{}}
 	base := s.clusterPrefix()
 	for _, p := range pairs {
 		rel := strings.TrimPrefix(p.Key, base)
@@ -198,6 +205,9 @@ func (s *Store) decode(pairs api.KVPairs, index uint64) (*Snapshot, error) {
 					sn.used[netID] = map[netip.Addr]bool{}
 				}
 				sn.used[netID][a] = true
+				if v := string(p.Value); strings.HasPrefix(v, reservationPrefix) {
+					sn.reservations[p.Key] = kvValue{value: v, index: p.ModifyIndex}
+				}
 			}
 		case "pools":
 			if pfx, perr := netip.ParsePrefix(strings.ReplaceAll(rest, "_", "/")); perr == nil {

@@ -42,6 +42,8 @@ type conntrack struct {
 	// NAT: nil for no NAT; "" for "undo NAT of the connection" (plain nat);
 	// an address for SNAT to it.
 	NAT *string
+	// DNAT, when set, translates the destination to this address:port.
+	DNAT string
 	// Mark is stored in ct_mark on commit; 0 for none.
 	Mark uint32
 }
@@ -55,7 +57,9 @@ func (c conntrack) MarshalText() ([]byte, error) {
 		parts = append(parts, "table="+strconv.Itoa(int(c.Table.ID)))
 	}
 	parts = append(parts, "zone="+strconv.Itoa(int(c.Zone)))
-	if c.NAT != nil {
+	if c.DNAT != "" {
+		parts = append(parts, "nat(dst="+c.DNAT+")")
+	} else if c.NAT != nil {
 		if *c.NAT == "" {
 			parts = append(parts, "nat")
 		} else {

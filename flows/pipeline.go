@@ -185,6 +185,7 @@ func (b *builder) localEndpoint(n *model.Network, ep *model.Endpoint) {
 	if !ok {
 		return
 	}
+	b.published(n, ep, port)
 	c := NewCookie(CategoryEndpoint, n.VNI)
 	in := inPortMatch(port)
 	src := macMatch("dl_src", ep.MAC)

@@ -55,10 +55,18 @@ type Port struct {
 	MTU         int
 	Options     map[string]string
 	ExternalIDs map[string]string
-	// Addrs are the addresses an internal port carries in the host kernel.
-	Addrs []netip.Prefix
+	// Addrs are the addresses an internal port carries in the host kernel,
+	// Routes the kernel routes through it.
+	Addrs  []netip.Prefix
+	Routes []Route
 	// Network is the VNI of the network the port belongs to (0 for shared ports).
 	Network uint32
+}
+
+// Route is a kernel route through an internal port.
+type Route struct {
+	Dst netip.Prefix
+	Via netip.Addr
 }
 
 // Config is the host-level part of the pipeline that does not come from the
@@ -81,6 +89,10 @@ type Config struct {
 	// NDZone is the conntrack zone neighbour answers recirculate through
 	// (nothing is committed there).
 	NDZone uint16
+	// PublishPrefix holds the transit addresses through which the host's
+	// kernel reaches overlay endpoints' published ports (one per port
+	// number of br-int), routed to EgressOVS.
+	PublishPrefix netip.Prefix
 	// UnderlayMTU of the host.
 	UnderlayMTU int
 	// DNS, when set, steers DNS queries of containers to the agent's
@@ -106,6 +118,7 @@ func DefaultConfig() Config {
 		EgressOVSMAC:    omac,
 		NATZone:         64000,
 		NDZone:          64001,
+		PublishPrefix:   netip.MustParsePrefix("100.127.0.0/17"),
 		UnderlayMTU:     model.DefaultUnderlayMTU,
 	}
 }
@@ -131,6 +144,7 @@ func DesiredPorts(st model.HostState, cfg Config) []Port {
 		{
 			Name: cfg.EgressPortName, Kind: PortEgress, Type: "internal", OFPort: cfg.EgressOFPort,
 			MAC: cfg.EgressKernelMAC, ExternalIDs: ownerIDs(PortEgress), Addrs: []netip.Prefix{cfg.EgressKernel},
+			Routes: []Route{{Dst: cfg.PublishPrefix, Via: cfg.EgressOVS}},
 		},
 	}
 	nets := map[string]*model.Network{}

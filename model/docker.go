@@ -144,3 +144,30 @@ type EndpointView struct {
 
 // ConnectResponse is ovsnet's reply to a connect: the endpoint it made.
 type ConnectResponse = EndpointView
+
+// ReserveRequest asks the controller for an address on a network ahead of
+// the endpoint (Docker's IPAM RequestAddress).
+type ReserveRequest struct {
+	// Address is the preferred address (Docker's --ip/--ip6); empty for the
+	// lowest free one.
+	Address string `json:"address,omitempty"`
+	// IPv6 asks for an IPv6 address when Address is empty.
+	IPv6 bool   `json:"ipv6,omitempty"`
+	Host string `json:"host"`
+}
+
+// ReserveResponse is the reserved address with its prefix length.
+type ReserveResponse struct {
+	Address string `json:"address"`
+}
+
+// EndpointUpdate changes what Docker tells the agent only after an endpoint
+// exists: which container it belongs to, its aliases and links, and its
+// published ports. Nil fields are left alone.
+type EndpointUpdate struct {
+	ContainerID   *string        `json:"containerId,omitempty"`
+	ContainerName *string        `json:"containerName,omitempty"`
+	Aliases       *[]string      `json:"aliases,omitempty"`
+	Links         *[]Link        `json:"links,omitempty"`
+	Published     *[]PortMapping `json:"published,omitempty"`
+}

@@ -37,9 +37,20 @@ type Endpoint struct {
 	// this container.
 	Links []Link `json:"links,omitempty"`
 	// Docker is set when a Docker engine owns the container (plugin path).
+	// The endpoint's id is then Docker's endpoint id.
 	Docker bool `json:"docker,omitempty"`
+	// Published are the container's published ports (docker run -p).
+	Published []PortMapping `json:"published,omitempty"`
 
 	Created time.Time `json:"created"`
+}
+
+// PortMapping is one published port: HostPort on the host's address
+// forwards to Port of the container.
+type PortMapping struct {
+	Proto    string `json:"proto"` // "tcp" or "udp"
+	Port     uint16 `json:"port"`
+	HostPort uint16 `json:"hostPort"`
 }
 
 // Link is Docker's --link NAME:ALIAS.
@@ -122,6 +133,17 @@ func (e *Endpoint) Validate(n *Network) error {
 		if ValidateName("container", l.Name) != nil || !aliasRE.MatchString(l.Alias) {
 			return fmt.Errorf("invalid link %s:%s", l.Name, l.Alias)
 		}
+	}
+	seen := map[string]bool{}
+	for _, p := range e.Published {
+		if (p.Proto != "tcp" && p.Proto != "udp") || p.Port == 0 || p.HostPort == 0 {
+			return fmt.Errorf("invalid published port %s %d:%d", p.Proto, p.HostPort, p.Port)
+		}
+		key := fmt.Sprintf("%s/%d", p.Proto, p.HostPort)
+		if seen[key] {
+			return fmt.Errorf("host port %s published twice", key)
+		}
+		seen[key] = true
 	}
 	return nil
 }

@@ -57,6 +57,10 @@ type HostState struct {
 	Endpoints []Endpoint `json:"endpoints"`
 	// Hosts holding remote endpoints of those networks (tunnel peers).
 	Hosts []Host `json:"hosts"`
+	// Catalog is every network this host should know of, endpoints or not:
+	// all global networks and the host's own local ones. The agent mirrors
+	// it into the host's Docker engine.
+	Catalog []Network `json:"catalog,omitempty"`
 }
 
 // Compile builds one host's state from the cluster's intent. It is what the
@@ -77,6 +81,9 @@ func Compile(host string, networks []Network, endpoints []Endpoint, hosts []Host
 		if present[n.ID] || (n.Scope == ScopeLocal && n.Host == host) {
 			st.Networks = append(st.Networks, n)
 		}
+		if n.Scope == ScopeGlobal || n.Host == host {
+			st.Catalog = append(st.Catalog, n)
+		}
 	}
 	peers := map[string]bool{}
 	for _, ep := range endpoints {
@@ -95,6 +102,7 @@ func Compile(host string, networks []Network, endpoints []Endpoint, hosts []Host
 		}
 	}
 	SortNetworks(st.Networks)
+	SortNetworks(st.Catalog)
 	SortEndpoints(st.Endpoints)
 	return st
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/netip"
 	"os"
@@ -40,6 +41,9 @@ type Config struct {
 	Resync  time.Duration
 	Version string
 	Logger  *slog.Logger
+	// WrapCluster, when set, wraps the agent's link to Consul (features
+	// count its errors).
+	WrapCluster func(Cluster) Cluster
 }
 
 // Agent makes one host's OVS match the controller's compiled state.
@@ -68,8 +72,13 @@ type Agent struct {
 	// the last dump plus the diffs applied since; nil when unknown.
 	installed []flows.InstalledFlow
 
-	// Reconciled, when set, is called after every reconcile (tests, metrics).
+	// Reconciled, when set, is called after every reconcile (tests), and
+	// so is every function registered with OnReconciled (metrics).
 	Reconciled func(ReconcileResult)
+	reconciled []func(ReconcileResult)
+	// hostChanged asks registerLoop to rewrite the host record now (its
+	// flow counts changed) rather than at the next refresh.
+	hostChanged chan struct{}
 
 	extensions []Extension
 	watchers   []func(*model.HostState)
@@ -83,12 +92,31 @@ type Extension interface {
 	Run(ctx context.Context, a *Agent) error
 }
 
-// AddExtension registers an extension; call before Run.
-func (a *Agent) AddExtension(e Extension) { a.extensions = append(a.extensions, e) }
+// AddExtension registers an extension; call before Run. An extension that
+// also has a method OnState(*model.HostState) is registered as a state
+// watcher too (see OnState), so features built before the agent get every
+// state, the cached one included.
+func (a *Agent) AddExtension(e Extension) {
+	a.extensions = append(a.extensions, e)
+	if w, ok := e.(interface{ OnState(*model.HostState) }); ok {
+		a.OnState(w.OnState)
+	}
+	if r, ok := e.(interface{ OnReconciled(ReconcileResult) }); ok {
+		a.OnReconciled(r.OnReconciled)
+	}
+}
+
+// OnReconciled registers f to be called after every reconcile, from the
+// reconcile loop (f must not block). Call before Run.
+func (a *Agent) OnReconciled(f func(ReconcileResult)) { a.reconciled = append(a.reconciled, f) }
 
 // OnState registers f to be called with every new desired state (and the
-// cached one at start). Call before Run. f must not block.
-func (a *Agent) OnState(f func(*model.HostState)) { a.watchers = append(a.watchers, f) }
+// cached one at start, when registered before Run). f must not block.
+func (a *Agent) OnState(f func(*model.HostState)) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.watchers = append(a.watchers, f)
+}
 
 // State is the current desired state, nil before any is known. The value is
 // never modified after it is published: callers may keep it.
@@ -105,8 +133,32 @@ func (a *Agent) HostName() string { return a.cfg.Host }
 func (a *Agent) Config() Config { return a.cfg }
 
 func (a *Agent) notify(st *model.HostState) {
-	for _, f := range a.watchers {
+	a.mu.Lock()
+	ws := append([]func(*model.HostState){}, a.watchers...)
+	a.mu.Unlock()
+	for _, f := range ws {
 		f(st)
+	}
+}
+
+// waitReady waits until this agent has reported endpoint id ready, or ctx
+// ends.
+func (a *Agent) waitReady(ctx context.Context, id string) error {
+	for {
+		a.mu.Lock()
+		st, ok := a.reported[id]
+		a.mu.Unlock()
+		if ok && st.State == model.EndpointReady {
+			return nil
+		}
+		if ok && st.State == model.EndpointError {
+			return errors.New(st.Error)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Millisecond):
+		}
 	}
 }
 
@@ -118,6 +170,8 @@ type ReconcileResult struct {
 	Deleted    int
 	Duration   time.Duration
 	Err        error
+	// Tables counts the desired flows by table name.
+	Tables map[string]int
 }
 
 // New assembles an agent from its edges.
@@ -129,8 +183,11 @@ func New(cfg Config, sw Switch, of FlowTable, pl Plumber, kern Kernel, cl Cluste
 		cfg.Logger = slog.Default()
 	}
 	cfg.Pipeline.UnderlayMTU = cfg.UnderlayMTU
+	if cfg.WrapCluster != nil {
+		cl = cfg.WrapCluster(cl)
+	}
 	return &Agent{cfg: cfg, sw: sw, of: of, pl: pl, kern: kern, cl: cl, log: cfg.Logger,
-		trigger: make(chan struct{}, 1), reported: map[string]model.EndpointStatus{}, primed: map[netip.Addr]time.Time{}, started: time.Now().UTC()}
+		trigger: make(chan struct{}, 1), hostChanged: make(chan struct{}, 1), reported: map[string]model.EndpointStatus{}, primed: map[netip.Addr]time.Time{}, started: time.Now().UTC()}
 }
 
 // Trigger asks for a reconcile soon; requests coalesce.
@@ -263,6 +320,9 @@ func (a *Agent) reconcileLoop(ctx context.Context) {
 		if a.Reconciled != nil {
 			a.Reconciled(res)
 		}
+		for _, f := range a.reconciled {
+			f(res)
+		}
 		if res.Err != nil || again {
 			retry.Reset(200 * time.Millisecond)
 		}
@@ -286,7 +346,7 @@ func (a *Agent) reconcile(ctx context.Context, st *model.HostState, full bool) (
 		return res, true
 	}
 	phase.mark("bridge")
-	desired := flows.DesiredPorts(*st, a.cfg.Pipeline)
+	desired := a.presentPorts(st, flows.DesiredPorts(*st, a.cfg.Pipeline))
 	ofports, err := a.sw.PlanOFPorts(ctx, desired)
 	if err != nil {
 		res.Err = err
@@ -296,6 +356,10 @@ func (a *Agent) reconcile(ctx context.Context, st *model.HostState, full bool) (
 
 	want := flows.Build(*st, a.cfg.Pipeline, ofports)
 	res.Flows = len(want)
+	res.Tables = map[string]int{}
+	for _, f := range want {
+		res.Tables[f.Table.Name]++
+	}
 	a.primePeers(st)
 	flowsDone := make(chan error, 1)
 	go func() { flowsDone <- a.syncFlows(ctx, want, full, &res) }()
@@ -311,9 +375,17 @@ func (a *Agent) reconcile(ctx context.Context, st *model.HostState, full bool) (
 
 	a.mu.Lock()
 	a.synced = time.Now().UTC()
-	a.flowsPer = flowsPerNetwork(want, st)
+	per := flowsPerNetwork(want, st)
+	changed := !maps.Equal(per, a.flowsPer)
+	a.flowsPer = per
 	a.mu.Unlock()
-	if err := a.report(ctx, st, failed, ofports); err != nil {
+	if changed {
+		select { // the UI shows flow counts: publish them now
+		case a.hostChanged <- struct{}{}:
+		default:
+		}
+	}
+	if err := a.report(ctx, st, failed, ofports, desired); err != nil {
 		res.Err = errors.Join(res.Err, err)
 		again = true
 	}
@@ -341,6 +413,57 @@ func (a *Agent) primePeers(st *model.HostState) {
 		_, _ = conn.Write([]byte{0})
 		_ = conn.Close()
 	}
+}
+
+// publishRules lists the kernel DNATs of this host's published ports:
+// overlay endpoints through their transit address, bridge endpoints
+// directly (the kernel routes to them).
+func (a *Agent) publishRules(st *model.HostState, ofports flows.OFPorts) []PublishRule {
+	nets := map[string]*model.Network{}
+	for i := range st.Networks {
+		nets[st.Networks[i].ID] = &st.Networks[i]
+	}
+	var out []PublishRule
+	for _, ep := range st.Endpoints {
+		n := nets[ep.NetworkID]
+		if ep.Host != a.cfg.Host || n == nil || len(ep.Published) == 0 || !n.HasGateway() {
+			continue
+		}
+		to := ep.IPv4.Addr()
+		if n.Driver == model.DriverOverlay {
+			transit, ok := flows.PublishedAddress(a.cfg.Pipeline, ofports[ep.PortName()])
+			if !ok {
+				continue
+			}
+			to = transit
+		}
+		for _, p := range ep.Published {
+			out = append(out, PublishRule{Proto: p.Proto, HostPort: p.HostPort, To: netip.AddrPortFrom(to, p.Port)})
+		}
+	}
+	return out
+}
+
+// presentPorts drops the ports of Docker endpoints whose veth the plugin has
+// not created yet (Docker creates the endpoint before it joins a container).
+func (a *Agent) presentPorts(st *model.HostState, ports []flows.Port) []flows.Port {
+	docker := map[string]bool{}
+	for _, ep := range st.Endpoints {
+		if ep.Docker && ep.Host == a.cfg.Host {
+			docker[ep.PortName()] = true
+		}
+	}
+	if len(docker) == 0 {
+		return ports
+	}
+	out := ports[:0:0]
+	for _, p := range ports {
+		if docker[p.Name] && !a.pl.Exists(p.Name) {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
 // syncFlows applies the difference between want and the flow table.
@@ -424,7 +547,7 @@ func (a *Agent) syncPorts(ctx context.Context, st *model.HostState, desired []fl
 		if p.Kind != flows.PortEgress && p.Kind != flows.PortGateway {
 			continue
 		}
-		ready, err := a.pl.ConfigureInternal(p.Name, p.Addrs, p.MTU)
+		ready, err := a.pl.ConfigureInternal(p.Name, p.Addrs, p.Routes, p.MTU)
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -436,6 +559,7 @@ func (a *Agent) syncPorts(ctx context.Context, st *model.HostState, desired []fl
 		}
 	}
 	phase.mark("internal")
+	rules.Published = a.publishRules(st, ofports)
 	if err := a.kern.Apply(ctx, rules); err != nil {
 		errs = append(errs, err)
 	}
@@ -469,12 +593,19 @@ func flowsPerNetwork(fs []flows.Flow, st *model.HostState) map[string]int {
 
 // report tells the controller which local endpoints are ready or failed,
 // writing only what changed, and forgets endpoints that are gone.
-func (a *Agent) report(ctx context.Context, st *model.HostState, failed map[string]error, ofports flows.OFPorts) error {
+func (a *Agent) report(ctx context.Context, st *model.HostState, failed map[string]error, ofports flows.OFPorts, ports []flows.Port) error {
 	var errs []error
 	current := map[string]bool{}
+	present := map[string]bool{}
+	for _, p := range ports {
+		present[p.Name] = true
+	}
 	for _, ep := range st.Endpoints {
-		if ep.Host != a.cfg.Host || ep.Docker {
+		if ep.Host != a.cfg.Host {
 			continue
+		}
+		if ep.Docker && !present[ep.PortName()] {
+			continue // not joined yet: nothing to report
 		}
 		current[ep.ID] = true
 		s := model.EndpointStatus{EndpointID: ep.ID, Host: a.cfg.Host, State: model.EndpointReady,
@@ -597,6 +728,7 @@ func (a *Agent) registerLoop(ctx context.Context) {
 		case <-a.cl.SessionLost():
 			registered = false
 		case <-refresh.C:
+		case <-a.hostChanged:
 		}
 	}
 }

@@ -29,6 +29,15 @@ type KernelRules struct {
 	EgressSource netip.Addr
 	// Gateways are the bridge networks' gateway ports on this host.
 	Gateways []GatewayRule
+	// Published are the host ports forwarded to containers.
+	Published []PublishRule
+}
+
+// PublishRule forwards a port of the host's addresses to To.
+type PublishRule struct {
+	Proto    string // "tcp" or "udp"
+	HostPort uint16
+	To       netip.AddrPort
 }
 
 // GatewayRule is one bridge network's gateway port.
@@ -57,12 +66,25 @@ table ip ovsnet {
 		ip saddr {{.Subnet}} oifname != "{{.Port}}" masquerade
 {{- end}}
 	}
+	chain prerouting {
+		type nat hook prerouting priority dstnat; policy accept;
+{{- range .Published}}
+		fib daddr type local {{.Proto}} dport {{.HostPort}} dnat to {{.To}}
+{{- end}}
+	}
+	chain output {
+		type nat hook output priority -100; policy accept;
+{{- range .Published}}
+		ip daddr != 127.0.0.0/8 fib daddr type local {{.Proto}} dport {{.HostPort}} dnat to {{.To}}
+{{- end}}
+	}
 	chain forward {
 		type filter hook forward priority filter; policy accept;
 		# Networks meet in this kernel only to leave: never to each other.
 		iifname { "ovsgw*", "{{.EgressPort}}" } oifname { "ovsgw*", "{{.EgressPort}}" } drop
-		# From outside, only replies get in.
+		# From outside, only replies and published ports get in.
 		oifname { "ovsgw*", "{{.EgressPort}}" } ct state established,related accept
+		oifname { "ovsgw*", "{{.EgressPort}}" } ct status dnat accept
 		oifname { "ovsgw*", "{{.EgressPort}}" } drop
 	}
 }
@@ -70,6 +92,12 @@ table ip ovsnet {
 
 func (k *nftKernel) Apply(ctx context.Context, r KernelRules) error {
 	sort.Slice(r.Gateways, func(i, j int) bool { return r.Gateways[i].Port < r.Gateways[j].Port })
+	sort.Slice(r.Published, func(i, j int) bool {
+		if r.Published[i].Proto != r.Published[j].Proto {
+			return r.Published[i].Proto < r.Published[j].Proto
+		}
+		return r.Published[i].HostPort < r.Published[j].HostPort
+	})
 	var buf bytes.Buffer
 	if err := nftTemplate.Execute(&buf, r); err != nil {
 		return fmt.Errorf("render nftables rules: %w", err)

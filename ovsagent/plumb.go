@@ -11,6 +11,7 @@ import (
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
+	"github.com/ovsnet/ovsnet/flows"
 	"github.com/ovsnet/ovsnet/model"
 )
 
@@ -25,9 +26,16 @@ type Plumber interface {
 	RemoveEndpoint(portName string) error
 	// EndpointPorts lists the host-side veths ovsnet created.
 	EndpointPorts() ([]string, error)
+	// EnsureDockerVeth creates a Docker endpoint's veth in the host's
+	// namespace (Docker moves the peer into the container and configures
+	// it) and returns the peer's name. Idempotent.
+	EnsureDockerVeth(ep *model.Endpoint, mtu int) (string, error)
+	// Exists says whether a network device of that name exists here.
+	Exists(name string) bool
 	// ConfigureInternal brings an OVS internal port up in the kernel with
-	// these addresses. It reports false while OVS has not created it yet.
-	ConfigureInternal(name string, addrs []netip.Prefix, mtu int) (bool, error)
+	// these addresses and routes. It reports false while OVS has not created
+	// it yet.
+	ConfigureInternal(name string, addrs []netip.Prefix, routes []flows.Route, mtu int) (bool, error)
 }
 
 type netlinkPlumber struct{}
@@ -183,7 +191,7 @@ func (netlinkPlumber) EndpointPorts() ([]string, error) {
 	return out, nil
 }
 
-func (netlinkPlumber) ConfigureInternal(name string, addrs []netip.Prefix, mtu int) (bool, error) {
+func (netlinkPlumber) ConfigureInternal(name string, addrs []netip.Prefix, routes []flows.Route, mtu int) (bool, error) {
 	link, err := netlink.LinkByName(name)
 	if err != nil {
 		var nf netlink.LinkNotFoundError
@@ -211,5 +219,59 @@ func (netlinkPlumber) ConfigureInternal(name string, addrs []netip.Prefix, mtu i
 			return false, fmt.Errorf("set %s up: %w", name, err)
 		}
 	}
+	for _, r := range routes {
+		route := &netlink.Route{LinkIndex: link.Attrs().Index, Dst: prefixNet(r.Dst), Gw: net.IP(r.Via.AsSlice())}
+		if err := netlink.RouteReplace(route); err != nil {
+			return false, fmt.Errorf("route %s via %s: %w", r.Dst, r.Via, err)
+		}
+	}
 	return true, nil
+}
+
+// dockerPeerName is the container end of a Docker endpoint's veth until
+// Docker moves and renames it.
+func dockerPeerName(ep *model.Endpoint) string { return "ovt" + ep.ID[:11] }
+
+func (netlinkPlumber) EnsureDockerVeth(ep *model.Endpoint, mtu int) (string, error) {
+	peer := dockerPeerName(ep)
+	if _, err := netlink.LinkByName(ep.PortName()); err == nil {
+		return peer, nil
+	}
+	veth := &netlink.Veth{
+		LinkAttrs:        netlink.LinkAttrs{Name: ep.PortName(), MTU: mtu},
+		PeerName:         peer,
+		PeerHardwareAddr: net.HardwareAddr(ep.MAC),
+		PeerMTU:          uint32(mtu),
+	}
+	if err := netlink.LinkAdd(veth); err != nil {
+		return "", fmt.Errorf("create veth %s: %w", ep.PortName(), err)
+	}
+	fail := func(err error) (string, error) {
+		if l, lerr := netlink.LinkByName(ep.PortName()); lerr == nil {
+			_ = netlink.LinkDel(l)
+		}
+		return "", err
+	}
+	self, err := netns.Get()
+	if err != nil {
+		return fail(err)
+	}
+	defer self.Close()
+	// Feature flags travel with the device into the container.
+	if err := disableTxChecksum(self, peer); err != nil {
+		return fail(err)
+	}
+	host, err := netlink.LinkByName(ep.PortName())
+	if err != nil {
+		return fail(err)
+	}
+	if err := netlink.LinkSetUp(host); err != nil {
+		return fail(fmt.Errorf("set %s up: %w", ep.PortName(), err))
+	}
+	return peer, nil
+}
+
+func (netlinkPlumber) Exists(name string) bool {
+	_, err := netlink.LinkByName(name)
+	return err == nil
 }

@@ -17,8 +17,8 @@ import (
 
 	"github.com/vishvananda/netlink"
 
-	"github.com/ovsnet/ovsnet/controller"
 	"github.com/ovsnet/ovsnet/flows"
+	"github.com/ovsnet/ovsnet/internal/version"
 	"github.com/ovsnet/ovsnet/ovsagent"
 )
 
@@ -79,7 +79,7 @@ func main() {
 	}
 	cfg := ovsagent.Config{
 		Host: *host, TunnelIP: tip, UnderlayMTU: *mtu, Bridge: *bridge, DatapathType: *datapath,
-		StateDir: filepath.Join(*stateDir, *host), Pipeline: flows.DefaultConfig(), Version: controller.Version, Logger: log,
+		StateDir: filepath.Join(*stateDir, *host), Pipeline: flows.DefaultConfig(), Version: version.Version, Logger: log,
 	}
 	env := &agentEnv{Log: log, Config: &cfg, ConsulAddr: *consul, Prefix: *prefix, OFTarget: target, OVSRundir: *ovsRundir}
 	var exts []ovsagent.Extension
@@ -97,7 +97,7 @@ func main() {
 		a.AddExtension(e)
 	}
 	log.Info("ovsnet agent starting", "tunnel_ip", tip, "underlay_mtu", *mtu, "bridge", *bridge, "datapath", *datapath,
-		"ovsdb", *ovsdb, "consul", *consul, "version", controller.Version)
+		"ovsdb", *ovsdb, "consul", *consul, "version", version.Version)
 	if err := a.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		fail("%v", err)
 	}

@@ -29,6 +29,9 @@ type Options struct {
 	Controllers int
 	// AgentArgs are extra flags for every agent.
 	AgentArgs []string
+	// Docker starts a Docker engine on every host, its agent serving the
+	// ovsnet plugin to it.
+	Docker bool
 }
 
 // Cluster is ovsnet running on a lab.
@@ -41,8 +44,12 @@ type Cluster struct {
 
 	Controllers []*Controller
 	Agents      map[string]*lab.Process
+	// Dockers are the hosts' engines (Options.Docker), by host name.
+	Dockers map[string]*lab.Docker
 	// API talks to the first controller.
 	API *client.Client
+
+	docker bool
 }
 
 // Controller is one running controller replica.
@@ -61,7 +68,8 @@ func New(t testing.TB, opts Options) *Cluster {
 		opts.Controllers = 1
 	}
 	l := lab.New(t, lab.Options{Hosts: opts.Hosts, Outside: opts.Outside})
-	c := &Cluster{T: t, Lab: l, Bins: lab.Build(t), Prefix: "ovsnet-" + l.Prefix, Agents: map[string]*lab.Process{}}
+	c := &Cluster{T: t, Lab: l, Bins: lab.Build(t), Prefix: "ovsnet-" + l.Prefix, Agents: map[string]*lab.Process{},
+		Dockers: map[string]*lab.Docker{}, docker: opts.Docker}
 	for _, b := range []string{"ovsnet-controller", "ovsnet-agent", "ovsnetctl"} {
 		if c.Bins[b] == "" {
 			t.Fatalf("cluster: binary %s was not built", b)
@@ -80,6 +88,11 @@ func New(t testing.TB, opts Options) *Cluster {
 		c.StartAgent(h, opts.AgentArgs...)
 	}
 	c.WaitHostsAlive(30 * time.Second)
+	if opts.Docker {
+		for _, h := range l.Hosts {
+			c.Dockers[h.Name] = h.StartDocker()
+		}
+	}
 	return c
 }
 
@@ -124,6 +137,11 @@ func (c *Cluster) StartController() *Controller {
 
 // AgentArgs are the flags an agent on h runs with.
 func (c *Cluster) AgentArgs(h *lab.Host, extra ...string) []string {
+	if c.docker {
+		sock, plugins := h.DockerPaths()
+		extra = append([]string{"-plugin-socket", filepath.Join(plugins, "ovsnet.sock"), "-docker-host", "unix://" + sock,
+			"-controller", "unix://" + c.Controllers[0].Socket}, extra...)
+	}
 	return append([]string{
 		"-host", h.Name, "-tunnel-ip", h.TunnelIP.String(), "-ovsdb", h.OVSDB(), "-ovs-rundir", h.OVSDir,
 		"-datapath-type", "netdev", "-consul", c.Consul.Socket, "-prefix", c.Prefix,

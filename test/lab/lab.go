@@ -96,6 +96,7 @@ type Lab struct {
 	consuls    []*Consul
 	captures   []*capture
 	forwards   []*forwarder
+	dockers    []*Docker
 	netnses    []string // every namespace created, in creation order
 }
 
@@ -435,10 +436,13 @@ func (l *Lab) cleanup() {
 		l.diagnose()
 	}
 	l.mu.Lock()
-	caps, procs, consuls, fwds := l.captures, l.procs, l.consuls, l.forwards
+	caps, procs, consuls, fwds, dockers := l.captures, l.procs, l.consuls, l.forwards, l.dockers
 	l.mu.Unlock()
 	for _, c := range caps {
 		c.abort()
+	}
+	for _, d := range dockers {
+		d.teardown()
 	}
 	for _, p := range slices.Backward(procs) {
 		if p.Running() {

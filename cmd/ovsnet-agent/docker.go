@@ -1,0 +1,33 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+
+	"github.com/ovsnet/ovsnet/client"
+	"github.com/ovsnet/ovsnet/ovsagent"
+)
+
+// The Docker network and IPAM plugin: on with -plugin-socket.
+func init() {
+	var socket, engine, ctl, token *string
+	features = append(features, feature{
+		name: "docker plugin",
+		flags: func(fs *flag.FlagSet) {
+			socket = fs.String("plugin-socket", "", `serve Docker's network and IPAM plugin here (Docker looks in /run/docker/plugins/ovsnet.sock); "" disables it`)
+			engine = fs.String("docker-host", "unix:///run/docker.sock", "the host's Docker engine API socket")
+			ctl = fs.String("controller", "http://127.0.0.1:8080", "the controller's REST API, for the plugin (http://host:port or unix:///path)")
+			token = fs.String("token", "", "bearer token for the controller's REST API, when it requires one")
+		},
+		setup: func(env *agentEnv) (ovsagent.Extension, error) {
+			if *socket == "" {
+				return nil, nil
+			}
+			api, err := client.New(*ctl, client.WithToken(*token), client.WithUserAgent("ovsnet-agent"))
+			if err != nil {
+				return nil, fmt.Errorf("-controller: %w", err)
+			}
+			return &ovsagent.DockerPlugin{Socket: *socket, Docker: *engine, API: api}, nil
+		},
+	})
+}

@@ -1,0 +1,340 @@
+package ovsagent
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/ovsnet/ovsnet/client"
+	"github.com/ovsnet/ovsnet/model"
+)
+
+// syncLoop keeps the engine's ovsnet networks equal to the cluster's
+// catalog, level-triggered: on every state change, after the plugin's own
+// calls, on engine events, and every 10 s.
+func (p *DockerPlugin) syncLoop(ctx context.Context) {
+	tick := time.NewTicker(10 * time.Second)
+	defer tick.Stop()
+	failing := false
+	for {
+		err := p.sync(ctx)
+		if err != nil && ctx.Err() == nil {
+			if !failing {
+				p.log.Warn("syncing Docker networks failed; retrying", "err", err)
+			}
+			failing = true
+		} else if failing {
+			p.log.Info("Docker networks in sync again")
+			failing = false
+		}
+		wait := 10 * time.Second
+		if err != nil {
+			wait = 500 * time.Millisecond
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.kick:
+		case <-tick.C:
+		case <-time.After(wait):
+		}
+	}
+}
+
+// sync makes one pass: register networks users created here, create the
+// catalog's networks the engine lacks, remove those the cluster dropped,
+// and tell the controller which containers Docker's endpoints belong to.
+func (p *DockerPlugin) sync(ctx context.Context) error {
+	st := p.a.State()
+	if st == nil {
+		return nil // nothing known yet: change nothing
+	}
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	dnets, err := p.engine.networks(ctx, dockerDriver)
+	if err != nil {
+		return err
+	}
+	catalog := map[string]*model.Network{}
+	byName := map[string]*model.Network{}
+	for i := range st.Catalog {
+		catalog[st.Catalog[i].ID] = &st.Catalog[i]
+		byName[st.Catalog[i].Name] = &st.Catalog[i]
+	}
+	var errs []error
+	present := map[string]bool{}
+	for _, dn := range dnets {
+		id := dn.Options[optNetworkID]
+		if id == "" {
+			if n, ok := byName[dn.Name]; ok {
+				id = n.ID
+			}
+		}
+		switch {
+		case id != "" && catalog[id] != nil:
+			present[id] = true
+			p.bind(dn, id)
+		case dn.Options[optNetworkID] != "":
+			// Created here by the agent; the cluster has dropped it since.
+			if err := p.removeFromEngine(ctx, dn, dn.Options[optNetworkID]); err != nil {
+				errs = append(errs, err)
+			}
+		default:
+			// A user created it with `docker network create -d ovsnet`.
+			id, err := p.register(ctx, dn)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			present[id] = true
+		}
+	}
+	for i := range st.Catalog {
+		n := &st.Catalog[i]
+		if present[n.ID] {
+			continue
+		}
+		if err := p.createInEngine(ctx, n); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	errs = append(errs, p.syncContainers(ctx, st, dnets))
+	return errors.Join(errs...)
+}
+
+// bind records that an engine network is an ovsnet network, and which
+// pending pools it took over.
+func (p *DockerPlugin) bind(dn dockerNetwork, id string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.nets[dn.ID] = id
+	for _, c := range dn.IPAM.Config {
+		fam := "v4"
+		if pfx, err := netip.ParsePrefix(c.Subnet); err == nil && pfx.Addr().Is6() {
+			fam = "v6"
+		}
+		p.pools[pendingPoolID(fam, c.Subnet, "")] = id
+		if c.IPRange != "" {
+			p.pools[pendingPoolID(fam, c.Subnet, c.IPRange)] = id
+		}
+	}
+}
+
+// register creates the cluster-wide network for one a user made in this
+// engine, under the same name and addresses.
+func (p *DockerPlugin) register(ctx context.Context, dn dockerNetwork) (string, error) {
+	p.mu.Lock()
+	pn, havePending := p.pending[dn.ID]
+	p.mu.Unlock()
+	req := model.NetworkCreateRequest{Name: dn.Name, Driver: "overlay", Internal: dn.Internal, EnableIPv6: dn.EnableIPv6,
+		Labels: dn.Labels, Options: map[string]string{}, IPAM: &model.IPAM{Driver: dockerDriver}}
+	for k, v := range dn.Options {
+		req.Options[k] = v
+	}
+	for _, c := range dn.IPAM.Config {
+		req.IPAM.Config = append(req.IPAM.Config, model.IPAMConfig{Subnet: c.Subnet, Gateway: c.Gateway, IPRange: c.IPRange})
+	}
+	if havePending && len(req.IPAM.Config) == 0 {
+		// The engine does not list pools it did not get from the user.
+		for _, d := range []ipamData{pn.v4, pn.v6} {
+			if d.Pool == "" {
+				continue
+			}
+			gw := ""
+			if g, err := netip.ParsePrefix(d.Gateway); err == nil {
+				gw = g.Addr().String()
+			}
+			req.IPAM.Config = append(req.IPAM.Config, model.IPAMConfig{Subnet: d.Pool, Gateway: gw})
+		}
+	}
+	res, err := p.API.CreateNetwork(ctx, req)
+	if client.IsConflict(err) {
+		// Someone registered the name meanwhile (another host, the CLI):
+		// the engine's network is that one.
+		n, ierr := p.API.InspectNetwork(ctx, dn.Name)
+		if ierr != nil {
+			return "", ierr
+		}
+		res.ID, err = n.ID, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	p.bind(dn, res.ID)
+	p.mu.Lock()
+	delete(p.pending, dn.ID)
+	p.mu.Unlock()
+	p.log.Info("registered a network created in Docker", "network", dn.Name, "id", model.ShortID(res.ID))
+	return res.ID, nil
+}
+
+// createInEngine creates a catalog network in this engine, carrying its
+// ovsnet id, so `docker network ls` on every host lists every network.
+func (p *DockerPlugin) createInEngine(ctx context.Context, n *model.Network) error {
+	ipam := &model.IPAM{Driver: dockerDriver, Options: map[string]string{optNetworkID: n.ID}}
+	cfg := model.IPAMConfig{Subnet: n.Subnet.String(), Gateway: n.Gateway.String()}
+	if n.IPRange.IsValid() {
+		cfg.IPRange = n.IPRange.String()
+	}
+	ipam.Config = append(ipam.Config, cfg)
+	if n.EnableIPv6 {
+		ipam.Config = append(ipam.Config, model.IPAMConfig{Subnet: n.Subnet6.String(), Gateway: n.Gateway6.String()})
+	}
+	opts := map[string]string{optNetworkID: n.ID}
+	for k, v := range n.Options {
+		if !strings.HasPrefix(k, "ovsnet.") && k != model.OptVNI {
+			opts[k] = v
+		}
+	}
+	_, err := p.engine.createNetwork(ctx, model.NetworkCreateRequest{Name: n.Name, CheckDuplicate: true, Driver: dockerDriver,
+		EnableIPv6: n.EnableIPv6, Internal: n.Internal, IPAM: ipam, Options: opts, Labels: n.Labels})
+	if err != nil {
+		return err
+	}
+	p.log.Info("network created in Docker", "network", n.Name, "id", model.ShortID(n.ID))
+	return nil
+}
+
+func (p *DockerPlugin) removeFromEngine(ctx context.Context, dn dockerNetwork, id string) error {
+	p.mu.Lock()
+	p.removing[id] = true
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		delete(p.removing, id)
+		p.mu.Unlock()
+	}()
+	if err := p.engine.removeNetwork(ctx, dn.ID); err != nil && !errors.Is(err, errNoSuchObject) {
+		return err
+	}
+	p.mu.Lock()
+	delete(p.nets, dn.ID)
+	p.mu.Unlock()
+	p.log.Info("network removed from Docker", "network", dn.Name)
+	return nil
+}
+
+// syncContainers tells the controller which container each of this host's
+// Docker endpoints belongs to (names, aliases, links: what DNS answers),
+// and removes endpoints whose container is gone for good.
+func (p *DockerPlugin) syncContainers(ctx context.Context, st *model.HostState, dnets []dockerNetwork) error {
+	owner := map[string]string{} // endpoint id → container id
+	for _, dn := range dnets {
+		full, err := p.engine.network(ctx, dn.ID)
+		if err != nil {
+			continue
+		}
+		for cid, c := range full.Containers {
+			owner[c.EndpointID] = cid
+		}
+	}
+	var errs []error
+	done := map[string]bool{}
+	for _, ep := range st.Endpoints {
+		if !ep.Docker || ep.Host != p.a.HostName() {
+			continue
+		}
+		cid, ok := owner[ep.ID]
+		if !ok {
+			// Docker deletes its endpoints itself; one it no longer knows,
+			// well after creation, was lost in a crash.
+			if time.Since(ep.Created) > 2*time.Minute {
+				err := p.API.Disconnect(ctx, ep.NetworkID, model.NetworkDisconnectRequest{Container: ep.ID, Force: true})
+				if err != nil && !client.IsNotFound(err) {
+					errs = append(errs, err)
+				} else {
+					p.log.Info("removed a Docker endpoint the engine no longer has", "endpoint", model.ShortID(ep.ID))
+				}
+			}
+			continue
+		}
+		if ep.ContainerID == cid && !strings.HasPrefix(ep.ContainerName, placeholderPrefix) {
+			continue
+		}
+		if !done[cid] {
+			done[cid] = true
+			errs = append(errs, p.describeContainer(ctx, cid))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// describeContainer reads a container from the engine and updates all its
+// ovsnet endpoints with its id, name, aliases and links.
+func (p *DockerPlugin) describeContainer(ctx context.Context, containerID string) error {
+	c, err := p.engine.container(ctx, containerID)
+	if errors.Is(err, errNoSuchObject) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	name := strings.TrimPrefix(c.Name, "/")
+	var links []model.Link
+	for _, l := range c.HostConfig.Links {
+		// Docker's form: "/mysql01:/web/db".
+		target, alias, ok := strings.Cut(l, ":")
+		if !ok {
+			continue
+		}
+		alias = alias[strings.LastIndex(alias, "/")+1:]
+		links = append(links, model.Link{Name: strings.TrimPrefix(target, "/"), Alias: alias})
+	}
+	sort.Slice(links, func(i, j int) bool { return links[i].Alias < links[j].Alias })
+	var errs []error
+	for _, settings := range c.NetworkSettings.Networks {
+		p.mu.Lock()
+		_, ours := p.nets[settings.NetworkID]
+		p.mu.Unlock()
+		if !ours || settings.EndpointID == "" {
+			continue
+		}
+		aliases := []string{}
+		for _, a := range settings.Aliases {
+			if a != name {
+				aliases = append(aliases, a)
+			}
+		}
+		id, cname := c.ID, name
+		_, err := p.API.UpdateEndpoint(ctx, settings.EndpointID, model.EndpointUpdate{
+			ContainerID: &id, ContainerName: &cname, Aliases: &aliases, Links: &links})
+		if err != nil && !client.IsNotFound(err) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// eventLoop follows the engine's events: a container joining a network is
+// described to the controller at once; anything else triggers a sync.
+func (p *DockerPlugin) eventLoop(ctx context.Context) {
+	for ctx.Err() == nil {
+		err := p.engine.events(ctx, func(ev dockerEvent) {
+			if ev.Type == "network" && ev.Action == "connect" && ev.Actor.Attributes["type"] == dockerDriver {
+				go func() {
+					cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+					defer cancel()
+					if err := p.describeContainer(cctx, ev.Actor.Attributes["container"]); err != nil {
+						p.log.Warn("describing a container to the controller", "container", model.ShortID(ev.Actor.Attributes["container"]), "err", err)
+					}
+				}()
+				return
+			}
+			if ev.Type == "network" && (ev.Action == "create" || ev.Action == "destroy") {
+				p.trigger()
+			}
+		})
+		if ctx.Err() != nil {
+			return
+		}
+		p.log.Debug("Docker event stream ended; reconnecting", "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
+}
