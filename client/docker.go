@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"time"
 
 	"github.com/ovsnet/ovsnet/model"
 )
@@ -46,4 +47,11 @@ func (c *Client) ModelNetworks(ctx context.Context) ([]model.Network, error) {
 	var out []model.Network
 	err := c.do(ctx, request{method: http.MethodGet, path: "/ovsnet/v1/networks"}, &out)
 	return out, err
+}
+
+// WaitReachable waits (up to timeout, at most a minute) until every host
+// with endpoints on the endpoint's network has applied it.
+func (c *Client) WaitReachable(ctx context.Context, endpointID string, timeout time.Duration) error {
+	return c.do(ctx, request{method: http.MethodGet, path: "/ovsnet/v1/endpoints/" + escape(endpointID) + "/reachable",
+		query: url.Values{"timeout": {timeout.String()}}}, nil)
 }

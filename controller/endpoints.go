@@ -277,6 +277,13 @@ func (c *Controller) Connect(ctx context.Context, ref string, req model.NetworkC
 		return nil, err
 	}
 	view.Status = st
+	// Give the endpoint's peers a moment to learn it, so the first packet
+	// it sends gets its answer; a slow peer does not fail the connect.
+	rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if err := c.waitReachable(rctx, ep); err != nil {
+		c.log.Warn("endpoint ready, but not every peer host has applied it yet", "endpoint", model.ShortID(ep.ID), "err", err)
+	}
 	return view, nil
 }
 

@@ -2,6 +2,7 @@ package model
 
 import (
 	"net/netip"
+	"sort"
 	"time"
 )
 
@@ -55,7 +56,9 @@ type HostState struct {
 	Networks []Network `json:"networks"`
 	// Endpoints of those networks, local and remote.
 	Endpoints []Endpoint `json:"endpoints"`
-	// Hosts holding remote endpoints of those networks (tunnel peers).
+	// Hosts are the other hosts of the cluster (tunnel peers). All of them,
+	// not only those sharing a network now, so the agent can resolve their
+	// underlay addresses before the first packet needs them.
 	Hosts []Host `json:"hosts"`
 	// Catalog is every network this host should know of, endpoints or not:
 	// all global networks and the host's own local ones. The agent mirrors
@@ -85,22 +88,18 @@ func Compile(host string, networks []Network, endpoints []Endpoint, hosts []Host
 			st.Catalog = append(st.Catalog, n)
 		}
 	}
-	peers := map[string]bool{}
 	for _, ep := range endpoints {
-		if !present[ep.NetworkID] {
-			continue
-		}
-		st.Endpoints = append(st.Endpoints, ep)
-		if ep.Host != host {
-			peers[ep.Host] = true
+		if present[ep.NetworkID] {
+			st.Endpoints = append(st.Endpoints, ep)
 		}
 	}
 	for _, h := range hosts {
-		if peers[h.Name] {
+		if h.Name != host && h.TunnelIP.IsValid() {
 			// The per-host view needs only what builds tunnels.
 			st.Hosts = append(st.Hosts, Host{Name: h.Name, TunnelIP: h.TunnelIP})
 		}
 	}
+	sort.Slice(st.Hosts, func(i, j int) bool { return st.Hosts[i].Name < st.Hosts[j].Name })
 	SortNetworks(st.Networks)
 	SortNetworks(st.Catalog)
 	SortEndpoints(st.Endpoints)

@@ -135,7 +135,7 @@ func TestCompileSelectsWhatAHostNeeds(t *testing.T) {
 		return Endpoint{ID: strings.Repeat(string(id), 64), NetworkID: net, Host: host, ContainerName: "c" + string(id)}
 	}
 	eps := []Endpoint{ep('1', over.ID, "h1"), ep('2', over.ID, "h2"), ep('3', other.ID, "h2"), ep('4', other.ID, "h3")}
-	hosts := []Host{{Name: "h1"}, {Name: "h2", TunnelIP: netip.MustParseAddr("192.0.2.2")}, {Name: "h3"}}
+	hosts := []Host{{Name: "h1", TunnelIP: netip.MustParseAddr("192.0.2.1")}, {Name: "h2", TunnelIP: netip.MustParseAddr("192.0.2.2")}, {Name: "h3"}}
 	st := Compile("h1", []Network{over, other, br}, eps, hosts)
 	if len(st.Networks) != 2 || st.Networks[0].Name != "testnet01" || st.Networks[1].Name != "testnet02" {
 		t.Fatalf("networks = %+v", st.Networks)
@@ -143,7 +143,11 @@ func TestCompileSelectsWhatAHostNeeds(t *testing.T) {
 	if len(st.Endpoints) != 2 {
 		t.Fatalf("endpoints = %+v", st.Endpoints)
 	}
+	// Every other host with a tunnel address is a peer (h3 has none yet).
 	if len(st.Hosts) != 1 || st.Hosts[0].Name != "h2" {
 		t.Fatalf("hosts = %+v", st.Hosts)
+	}
+	if len(st.Catalog) != 3 {
+		t.Fatalf("catalog = %+v", st.Catalog)
 	}
 }

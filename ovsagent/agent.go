@@ -77,8 +77,11 @@ type Agent struct {
 	Reconciled func(ReconcileResult)
 	reconciled []func(ReconcileResult)
 	// hostChanged asks registerLoop to rewrite the host record now (its
-	// flow counts changed) rather than at the next refresh.
+	// flow counts or applied generation changed) rather than at the next
+	// refresh.
 	hostChanged chan struct{}
+	// applied is the generation of the last state fully applied.
+	applied uint64
 
 	extensions []Extension
 	watchers   []func(*model.HostState)
@@ -378,9 +381,15 @@ func (a *Agent) reconcile(ctx context.Context, st *model.HostState, full bool) (
 	per := flowsPerNetwork(want, st)
 	changed := !maps.Equal(per, a.flowsPer)
 	a.flowsPer = per
+	if res.Err == nil && st.Generation != a.applied {
+		// Controllers wait for peers to have applied a generation before
+		// they call an endpoint reachable from everywhere.
+		a.applied = st.Generation
+		changed = true
+	}
 	a.mu.Unlock()
 	if changed {
-		select { // the UI shows flow counts: publish them now
+		select { // the UI shows flow counts, connects wait on generations: publish now
 		case a.hostChanged <- struct{}{}:
 		default:
 		}
@@ -738,9 +747,7 @@ func (a *Agent) hostRecord() model.Host {
 	defer a.mu.Unlock()
 	h := model.Host{Name: a.cfg.Host, TunnelIP: a.cfg.TunnelIP, UnderlayMTU: a.cfg.UnderlayMTU,
 		Version: a.cfg.Version, Started: a.started, LastSync: a.synced, Flows: a.flowsPer}
-	if a.state != nil {
-		h.Generation = a.state.Generation
-	}
+	h.Generation = a.applied
 	return h
 }
 

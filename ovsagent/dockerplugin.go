@@ -110,6 +110,7 @@ func (p *DockerPlugin) Run(ctx context.Context, a *Agent) error {
 	p.engine = newDockerAPI(p.Docker)
 	p.nets, p.pending, p.pools, p.removing = map[string]string{}, map[string]pendingNetwork{}, map[string]string{}, map[string]bool{}
 	p.kick = make(chan struct{}, 1)
+	p.loadBindings()
 
 	if err := os.MkdirAll(filepath.Dir(p.Socket), 0o755); err != nil {
 		return err
@@ -492,6 +493,7 @@ func (p *DockerPlugin) createNetwork(ctx context.Context, body []byte) (any, err
 	if id := generic[optNetworkID]; id != "" {
 		p.mu.Lock()
 		p.nets[req.NetworkID] = id
+		p.saveBindings()
 		p.mu.Unlock()
 		return nil, nil
 	}
@@ -533,6 +535,7 @@ func (p *DockerPlugin) deleteNetwork(ctx context.Context, body []byte) (any, err
 	}
 	p.mu.Lock()
 	delete(p.nets, req.NetworkID)
+	p.saveBindings()
 	p.mu.Unlock()
 	p.log.Info("network removed from the cluster through Docker", "network", id)
 	return nil, nil
@@ -646,6 +649,11 @@ func (p *DockerPlugin) join(ctx context.Context, body []byte) (any, error) {
 	p.a.Trigger()
 	if err := p.a.waitReady(ctx, ep.ID); err != nil {
 		return nil, &pluginError{fmt.Sprintf("endpoint %s is not ready on host %s: %v", model.ShortID(ep.ID), p.a.HostName(), err)}
+	}
+	// And until the other hosts of the network know it, so that answers to
+	// the container's first packets find their way back.
+	if err := p.API.WaitReachable(ctx, ep.ID, 3*time.Second); err != nil {
+		p.log.Warn("endpoint ready here, not yet everywhere", "endpoint", model.ShortID(ep.ID), "err", err)
 	}
 	res := map[string]any{"InterfaceName": map[string]string{"SrcName": peer, "DstPrefix": "eth"}}
 	if n.HasGateway() {

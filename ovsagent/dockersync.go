@@ -2,8 +2,11 @@ package ovsagent
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -73,13 +76,20 @@ func (p *DockerPlugin) sync(ctx context.Context) error {
 				id = n.ID
 			}
 		}
+		p.mu.Lock()
+		boundBefore, wasBound := p.nets[dn.ID]
+		p.mu.Unlock()
 		switch {
 		case id != "" && catalog[id] != nil:
 			present[id] = true
 			p.bind(dn, id)
-		case dn.Options[optNetworkID] != "":
-			// Created here by the agent; the cluster has dropped it since.
-			if err := p.removeFromEngine(ctx, dn, dn.Options[optNetworkID]); err != nil {
+		case dn.Options[optNetworkID] != "" || wasBound:
+			// Created here by the agent, or registered from here before:
+			// the cluster has dropped it since.
+			if id == "" {
+				id = boundBefore
+			}
+			if err := p.removeFromEngine(ctx, dn, id); err != nil {
 				errs = append(errs, err)
 			}
 		default:
@@ -110,7 +120,10 @@ func (p *DockerPlugin) sync(ctx context.Context) error {
 func (p *DockerPlugin) bind(dn dockerNetwork, id string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.nets[dn.ID] = id
+	if p.nets[dn.ID] != id {
+		p.nets[dn.ID] = id
+		p.saveBindings()
+	}
 	for _, c := range dn.IPAM.Config {
 		fam := "v4"
 		if pfx, err := netip.ParsePrefix(c.Subnet); err == nil && pfx.Addr().Is6() {
@@ -212,6 +225,7 @@ func (p *DockerPlugin) removeFromEngine(ctx context.Context, dn dockerNetwork, i
 	}
 	p.mu.Lock()
 	delete(p.nets, dn.ID)
+	p.saveBindings()
 	p.mu.Unlock()
 	p.log.Info("network removed from Docker", "network", dn.Name)
 	return nil
@@ -336,5 +350,43 @@ func (p *DockerPlugin) eventLoop(ctx context.Context) {
 			return
 		case <-time.After(time.Second):
 		}
+	}
+}
+
+// Bindings of engine networks to ovsnet networks are kept on disk: a
+// network a user created in Docker carries no ovsnet id, and after a
+// restart the agent must still tell "registered from here, since removed
+// from the cluster" (remove it from the engine) from "new" (register it).
+func (p *DockerPlugin) bindingsPath() string {
+	return filepath.Join(p.a.cfg.StateDir, "docker-networks.json")
+}
+
+// saveBindings writes p.nets; the caller holds p.mu.
+func (p *DockerPlugin) saveBindings() {
+	b, err := json.Marshal(p.nets)
+	if err != nil {
+		return
+	}
+	if err := os.MkdirAll(filepath.Dir(p.bindingsPath()), 0o700); err != nil {
+		return
+	}
+	tmp := p.bindingsPath() + ".tmp"
+	if os.WriteFile(tmp, b, 0o600) == nil {
+		_ = os.Rename(tmp, p.bindingsPath())
+	}
+}
+
+func (p *DockerPlugin) loadBindings() {
+	b, err := os.ReadFile(p.bindingsPath())
+	if err != nil {
+		return
+	}
+	nets := map[string]string{}
+	if json.Unmarshal(b, &nets) == nil {
+		p.mu.Lock()
+		for k, v := range nets {
+			p.nets[k] = v
+		}
+		p.mu.Unlock()
 	}
 }
