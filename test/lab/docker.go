@@ -13,9 +13,12 @@ import (
 // Docker is a real Docker engine (dockerd) running inside a lab host.
 //
 // Each engine gets its own data and exec roots, API socket and — through a
-// private mount namespace — its own /run/docker/plugins, bound to
+// mount namespace of its own — its own /run/docker/plugins, bound to
 // PluginDir: legacy plugins are found by a fixed path, and every host's
-// engine must find its own host's agent there. It runs with
+// engine must find its own host's agent there. The mount namespace is
+// persistent (bind-mounted to a file), so the container namespaces the
+// engine mounts under its exec root survive an engine restart, as live
+// restore needs. It runs with
 // --iptables=false --bridge=none (the host's egress and published ports
 // belong to ovsnet's own nftables rules, and Docker's FORWARD drop policy
 // would break them) and --live-restore (containers survive an engine
@@ -54,18 +57,31 @@ func (h *Host) StartDocker() *Docker {
 	l := h.lab
 	l.t.Helper()
 	d := h.dockerPaths()
-	for _, dir := range []string{d.PluginDir, "/run/docker/plugins"} {
+	for _, dir := range []string{d.PluginDir, "/run/docker/plugins", d.mountDir()} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			l.t.Fatalf("lab: %v", err)
 		}
 	}
-	script := fmt.Sprintf("mount --bind %s /run/docker/plugins && exec dockerd --data-root %s --exec-root %s -H unix://%s --pidfile %s "+
-		"--storage-driver vfs --iptables=false --ip-masq=false --bridge=none --live-restore --userland-proxy=false",
-		d.PluginDir, filepath.Join(d.Dir, "data"), filepath.Join(d.Dir, "exec"), d.Socket, filepath.Join(d.Dir, "docker.pid"))
-	d.proc = l.Start("dockerd-"+h.Name, h.Netns, nil, "unshare", "--mount", "--propagation", "private", "sh", "-c", script)
 	l.mu.Lock()
 	l.dockers = append(l.dockers, d)
 	l.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	// A persistent mount namespace: its file must live on a private mount.
+	for _, args := range [][]string{
+		{"mount", "--bind", d.mountDir(), d.mountDir()},
+		{"mount", "--make-private", d.mountDir()},
+		{"touch", d.mountNS()},
+		{"unshare", "--mount=" + d.mountNS(), "--propagation", "private", "mount", "--bind", d.PluginDir, "/run/docker/plugins"},
+	} {
+		if out, err := exec.CommandContext(ctx, args[0], args[1:]...).CombinedOutput(); err != nil {
+			l.t.Fatalf("lab: docker mount namespace: %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+	}
+	d.proc = l.Start("dockerd-"+h.Name, h.Netns, nil, "nsenter", "--mount="+d.mountNS(), "--", "dockerd",
+		"--data-root", filepath.Join(d.Dir, "data"), "--exec-root", filepath.Join(d.Dir, "exec"), "-H", "unix://"+d.Socket,
+		"--pidfile", filepath.Join(d.Dir, "docker.pid"), "--storage-driver", "vfs", "--iptables=false", "--ip-masq=false",
+		"--bridge=none", "--live-restore", "--userland-proxy=false")
 	d.waitReady()
 	d.importBusybox()
 	return d
@@ -153,6 +169,17 @@ func (d *Docker) Restart() {
 	}
 	d.proc.Restart()
 	d.waitReady()
+}
+
+func (d *Docker) mountDir() string { return filepath.Join(d.Dir, "mnt") }
+func (d *Docker) mountNS() string  { return filepath.Join(d.mountDir(), "ns") }
+
+// unmount releases the engine's mount namespace, after the engine stopped.
+func (d *Docker) unmount() {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_ = exec.CommandContext(ctx, "umount", d.mountNS()).Run()
+	_ = exec.CommandContext(ctx, "umount", d.mountDir()).Run()
 }
 
 // teardown removes the engine's containers (their processes live outside

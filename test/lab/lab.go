@@ -451,6 +451,9 @@ func (l *Lab) cleanup() {
 			}
 		}
 	}
+	for _, d := range dockers {
+		d.unmount()
+	}
 	for _, c := range consuls {
 		c.proc.Kill()
 	}
