@@ -82,7 +82,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeError(w http.ResponseWriter, err error) {
-	writeJSON(w, statusOf(err), model.ErrorResponse{Message: err.Error()})
+	writeJSON(w, statusOf(err), errorBody{Message: err.Error(), Field: errorField(err)})
 }
 
 // decode reads a JSON body of at most 1 MiB.

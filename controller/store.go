@@ -76,6 +76,7 @@ func (s *Store) attachKey(netID, containerID string) string {
 
 // unavailable wraps a Consul failure as ErrUnavailable, naming Consul.
 func (s *Store) unavailable(err error) error {
+	consulErrors.Inc()
 	return &apiError{kind: ErrUnavailable, msg: fmt.Sprintf("cluster store unavailable (Consul at %s): %v", s.addr, err)}
 }
 

@@ -66,6 +66,7 @@ func (a *app) newRootCommand() *cobra.Command {
 		a.newNetworkCommand(),
 		a.newHostCommand(),
 		a.newEndpointCommand(),
+		a.newTraceCommand(),
 		a.newVersionCommand(),
 	)
 	return root

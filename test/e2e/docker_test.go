@@ -189,6 +189,21 @@ func TestDockerSeedSequence(t *testing.T) {
 		return nil
 	})
 
+	// IPv6: a dual-stack network made in Docker, addresses from both pools.
+	dockerOn(t, d2, "network", "create", "-d", "ovsnet", "--ipam-driver", "ovsnet", "--ipv6", "--subnet", "10.0.9.0/24", "--subnet", "fd00:9::/64", "v6net")
+	cluster.Poll(t, 15*time.Second, "v6net in h1's engine", func() error {
+		_, err := tryDocker(d1, "network", "inspect", "v6net")
+		return err
+	})
+	dockerOn(t, d1, "run", "-d", "--name", "six", "--net", "v6net", "--ip6", "fd00:9::99", "busybox:local", "sleep", "600")
+	six := dockerOn(t, d1, "inspect", "-f", `{{(index .NetworkSettings.Networks "v6net").GlobalIPv6Address}}`, "six")
+	if six != "fd00:9::99" {
+		t.Fatalf("--ip6 fd00:9::99 gave %q", six)
+	}
+	if out := dockerOn(t, d2, "run", "--rm", "--net", "v6net", "busybox:local", "ping6", "-c", "2", "-W", "2", six); !strings.Contains(out, "packets received") || strings.Contains(out, " 0 packets received") {
+		t.Fatalf("IPv6 across hosts:\n%s", out)
+	}
+
 	// Another IPAM driver is refused with a pointer to ovsnet's.
 	out, err = tryDocker(d1, "network", "create", "-d", "ovsnet", "wrongipam")
 	if err == nil || !strings.Contains(out+err.Error(), "--ipam-driver ovsnet") {

@@ -1,0 +1,31 @@
+package main
+
+import (
+	"flag"
+
+	"github.com/ovsnet/ovsnet/ovsagent"
+)
+
+// The metrics feature serves Prometheus metrics (/metrics) and health
+// (/healthz) on a listener of its own. Agents run in their host's network
+// namespace, so the loopback default is reachable from that host only.
+func init() {
+	var addr string
+	features = append(features, feature{
+		name: "metrics",
+		flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&addr, "metrics-listen", "127.0.0.1:9474", `address of /metrics and /healthz ("" turns them off)`)
+		},
+		setup: func(env *agentEnv) (ovsagent.Extension, error) {
+			if addr == "" {
+				return nil, nil
+			}
+			m, err := ovsagent.NewMetrics(addr, env.Config.Host, env.Log.With("feature", "metrics"))
+			if err != nil {
+				return nil, err
+			}
+			env.Config.WrapCluster = m.WrapCluster
+			return m, nil
+		},
+	})
+}

@@ -1,0 +1,136 @@
+package controller
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/ovsnet/ovsnet/model"
+)
+
+// The web UI follows the cluster live: /ovsnet/v1/events is a stream of
+// server-sent events, one "topology" event with the whole picture at once
+// and again after every change the controller's watcher sees.
+// /ovsnet/v1/topology is the same picture for one GET.
+
+const eventsRoute = "/ovsnet/v1/events"
+
+// Bounds of one event stream. Browsers reconnect by themselves (after
+// the retry delay), so a stream can end at any time: ending it now and
+// then bounds how long a forgotten client holds a connection.
+const (
+	eventStreamLife  = 10 * time.Minute
+	eventKeepalive   = 15 * time.Second
+	eventMinInterval = 200 * time.Millisecond // changes within this coalesce
+	eventRetryMillis = 2000
+)
+
+func init() {
+	routeRegistrars = append(routeRegistrars, func(c *Controller, root, o *mux.Router) {
+		o.HandleFunc("/topology", c.topologyHandler).Methods(http.MethodGet)
+		o.HandleFunc("/events", c.eventsHandler).Methods(http.MethodGet)
+	})
+}
+
+// Topology is everything the UI draws: networks, hosts and endpoints with
+// their agents' reports, at one Consul index.
+type Topology struct {
+	Index     uint64               `json:"index"`
+	Leader    bool                 `json:"leader"`
+	Version   string               `json:"version"`
+	Consul    string               `json:"consul"` // "ok", or why the last read failed
+	Networks  []model.Network      `json:"networks"`
+	Hosts     []model.Host         `json:"hosts"`
+	Endpoints []model.EndpointView `json:"endpoints"`
+}
+
+func (c *Controller) topologyOf(sn *Snapshot) Topology {
+	t := Topology{Index: sn.Index, Leader: c.IsLeader(), Version: Version, Consul: "ok",
+		Networks: sn.Networks, Hosts: sn.Hosts, Endpoints: []model.EndpointView{}}
+	if err := c.watch.healthy(); err != nil {
+		t.Consul = err.Error()
+	}
+	if t.Networks == nil {
+		t.Networks = []model.Network{}
+	}
+	if t.Hosts == nil {
+		t.Hosts = []model.Host{}
+	}
+	for _, ep := range sn.Endpoints {
+		t.Endpoints = append(t.Endpoints, *c.view(sn, ep))
+	}
+	return t
+}
+
+func (c *Controller) topologyHandler(w http.ResponseWriter, r *http.Request) {
+	sn, err := c.snapshot(r.Context())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c.topologyOf(sn))
+}
+
+// eventsHandler streams the topology: once at once (as soon as the
+// watcher has read the cluster), then after every change, with at most one
+// event per eventMinInterval and a comment line as keepalive.
+func (c *Controller) eventsHandler(w http.ResponseWriter, r *http.Request) {
+	rc := http.NewResponseController(w)
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("X-Accel-Buffering", "no") // no proxy buffering
+	w.WriteHeader(http.StatusOK)
+	if _, err := fmt.Fprintf(w, "retry: %d\n\n", eventRetryMillis); err != nil {
+		return
+	}
+	if err := rc.Flush(); err != nil {
+		c.log.Warn("event stream: cannot flush", "err", err)
+		return
+	}
+	end := time.NewTimer(eventStreamLife)
+	defer end.Stop()
+	keepalive := time.NewTicker(eventKeepalive)
+	defer keepalive.Stop()
+	var sent uint64
+	first := true
+	for {
+		sn, changed := c.watch.latest()
+		if sn != nil && (first || sn.Index != sent) {
+			b, err := json.Marshal(c.topologyOf(sn))
+			if err != nil {
+				c.log.Error("event stream: encode topology", "err", err)
+				return
+			}
+			if _, err := fmt.Fprintf(w, "event: topology\nid: %d\ndata: %s\n\n", sn.Index, b); err != nil {
+				return
+			}
+			if err := rc.Flush(); err != nil {
+				return
+			}
+			sent, first = sn.Index, false
+		}
+		select {
+		case <-r.Context().Done():
+			return
+		case <-end.C:
+			return
+		case <-keepalive.C:
+			if _, err := fmt.Fprint(w, ": keepalive\n\n"); err != nil {
+				return
+			}
+			if err := rc.Flush(); err != nil {
+				return
+			}
+		case <-changed:
+			// Coalesce bursts (a connect changes several keys).
+			select {
+			case <-time.After(eventMinInterval):
+			case <-r.Context().Done():
+				return
+			}
+		}
+	}
+}

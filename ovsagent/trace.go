@@ -1,0 +1,230 @@
+package ovsagent
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/consul/api"
+
+	"github.com/ovsnet/ovsnet/flows"
+	"github.com/ovsnet/ovsnet/model"
+)
+
+// Tracer answers the controller's path-trace requests for this host: it
+// runs OVS's own `ofproto/trace` on the integration bridge and writes the
+// parsed result back. Requests and answers go through Consul because the
+// controller may not reach the agent at all (see controller/trace_consul.go
+// for the key layout).
+type Tracer struct {
+	kv     *api.KV
+	prefix string
+	// rundir is the OVS run directory ("" for OVS's default), where
+	// ovs-vswitchd's pidfile and control socket are.
+	rundir string
+	log    *slog.Logger
+	// appctl runs ovs-appctl; tests may replace it.
+	appctl func(ctx context.Context, args ...string) ([]byte, error)
+}
+
+// TracerConfig configures a Tracer.
+type TracerConfig struct {
+	ConsulAddr string
+	Prefix     string
+	OVSRundir  string
+	Logger     *slog.Logger
+}
+
+// NewTracer connects (lazily) to Consul.
+func NewTracer(cfg TracerConfig) (*Tracer, error) {
+	ccfg := api.DefaultConfig()
+	ccfg.Address = cfg.ConsulAddr
+	c, err := api.NewClient(ccfg)
+	if err != nil {
+		return nil, fmt.Errorf("consul client: %w", err)
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Tracer{kv: c.KV(), prefix: strings.TrimSuffix(cfg.Prefix, "/"), rundir: cfg.OVSRundir, log: log, appctl: runAppctl}, nil
+}
+
+// Bounds of the tracer's work.
+const (
+	// traceTimeout bounds one ovs-appctl run.
+	traceTimeout = 10 * time.Second
+	// traceMaxAge: requests older than this are stale (the controller has
+	// given up) and answers older than this were never collected; both
+	// are removed.
+	traceMaxAge = 2 * time.Minute
+	// traceMaxFlow bounds a request's flow text.
+	traceMaxFlow = 1024
+)
+
+// traceFlowRE is what a traced flow may contain: ovs-ofctl match syntax
+// (fields, addresses, hex). It never starts with '-', so it cannot be
+// taken for an option.
+var traceFlowRE = regexp.MustCompile(`^[a-z0-9_][a-zA-Z0-9_=,.:/]*$`)
+
+func (t *Tracer) Name() string { return "trace" }
+
+func (t *Tracer) requestPrefix(host string) string { return t.prefix + "/trace/requests/" + host + "/" }
+func (t *Tracer) resultPrefix(host string) string  { return t.prefix + "/trace/results/" + host + "/" }
+
+// Run serves requests until ctx ends. Consul being away is waited out
+// with bounded back-off; a failing trace is answered with its error. It
+// never ends the agent.
+func (t *Tracer) Run(ctx context.Context, a *Agent) error {
+	host, bridge := a.HostName(), a.Config().Bridge
+	var index uint64
+	backoff := 100 * time.Millisecond
+	lastSweep := time.Time{}
+	for ctx.Err() == nil {
+		pairs, meta, err := t.kv.List(t.requestPrefix(host), (&api.QueryOptions{WaitIndex: index, WaitTime: 5 * time.Minute}).WithContext(ctx))
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			t.log.Debug("trace requests: cannot read Consul", "err", err)
+			index = 0
+			select {
+			case <-time.After(backoff):
+			case <-ctx.Done():
+				return nil
+			}
+			backoff = min(backoff*2, 5*time.Second)
+			continue
+		}
+		backoff = 100 * time.Millisecond
+		if meta.LastIndex < index {
+			index = 0
+		} else {
+			index = meta.LastIndex
+		}
+		for _, p := range pairs {
+			t.serve(ctx, host, bridge, p)
+		}
+		if time.Since(lastSweep) > traceMaxAge/2 {
+			t.sweep(ctx, host)
+			lastSweep = time.Now()
+		}
+	}
+	return nil
+}
+
+// serve answers one request and removes it.
+func (t *Tracer) serve(ctx context.Context, host, bridge string, p *api.KVPair) {
+	var spec model.TraceSpec
+	wo := (&api.WriteOptions{}).WithContext(ctx)
+	if err := json.Unmarshal(p.Value, &spec); err != nil || spec.ID == "" {
+		t.log.Warn("dropping unreadable trace request", "key", p.Key, "err", err)
+		_, _, _ = t.kv.DeleteCAS(p, wo)
+		return
+	}
+	if time.Since(spec.Created) > traceMaxAge {
+		_, _, _ = t.kv.DeleteCAS(p, wo)
+		return
+	}
+	start := time.Now()
+	res := t.Trace(ctx, spec, bridge)
+	res.Host = host
+	b, err := json.Marshal(res)
+	if err != nil {
+		return
+	}
+	if _, err := t.kv.Put(&api.KVPair{Key: t.resultPrefix(host) + spec.ID, Value: b}, wo); err != nil {
+		t.log.Warn("cannot write trace result", "id", spec.ID, "err", err)
+		return
+	}
+	_, _, _ = t.kv.DeleteCAS(p, wo)
+	t.log.Debug("traced", "id", spec.ID, "flow", spec.Flow, "steps", len(res.Steps), "datapath", res.DatapathActions,
+		"err", res.Error, "took", time.Since(start).Round(time.Microsecond))
+}
+
+// Trace runs ofproto/trace for spec on bridge and parses its output.
+func (t *Tracer) Trace(ctx context.Context, spec model.TraceSpec, bridge string) model.HostTrace {
+	res := model.HostTrace{ID: spec.ID, Flow: spec.Flow, Steps: []model.TraceStep{}}
+	defer func() { res.Finished = time.Now().UTC() }()
+	if len(spec.Flow) > traceMaxFlow || !traceFlowRE.MatchString(spec.Flow) {
+		res.Error = fmt.Sprintf("refusing to trace %q: not a flow in ovs-ofctl syntax", spec.Flow)
+		return res
+	}
+	args := []string{"--timeout=" + strconv.Itoa(int(traceTimeout/time.Second))}
+	if t.rundir != "" {
+		ctl, err := vswitchdControl(t.rundir)
+		if err != nil {
+			res.Error = err.Error()
+			return res
+		}
+		args = append(args, "-t", ctl)
+	}
+	ctx, cancel := context.WithTimeout(ctx, traceTimeout+2*time.Second)
+	defer cancel()
+	out, err := t.appctl(ctx, append(args, "ofproto/trace", bridge, spec.Flow)...)
+	res.Output = string(out)
+	if err != nil {
+		res.Error = err.Error()
+		return res
+	}
+	res.Steps, res.DatapathActions = flows.ParseTrace(res.Output, bridge)
+	if len(res.Steps) == 0 {
+		res.Error = "ofproto/trace printed no table steps: " + firstLine(res.Output)
+	}
+	return res
+}
+
+// sweep removes this host's answers nobody collected and requests nobody
+// answered in time (the agent was down when they came).
+func (t *Tracer) sweep(ctx context.Context, host string) {
+	wo := (&api.WriteOptions{}).WithContext(ctx)
+	q := (&api.QueryOptions{}).WithContext(ctx)
+	if pairs, _, err := t.kv.List(t.resultPrefix(host), q); err == nil {
+		for _, p := range pairs {
+			var res model.HostTrace
+			if json.Unmarshal(p.Value, &res) != nil || time.Since(res.Finished) > traceMaxAge {
+				_, _, _ = t.kv.DeleteCAS(p, wo)
+			}
+		}
+	}
+}
+
+// vswitchdControl is ovs-vswitchd's control socket in rundir:
+// <rundir>/ovs-vswitchd.<pid>.ctl, the pid read from its pidfile (it
+// changes when OVS restarts, so it is read for every trace).
+func vswitchdControl(rundir string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(rundir, "ovs-vswitchd.pid"))
+	if err != nil {
+		return "", fmt.Errorf("ovs-vswitchd is not running in %s: %w", rundir, err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return "", fmt.Errorf("bad ovs-vswitchd pidfile in %s: %w", rundir, err)
+	}
+	return filepath.Join(rundir, fmt.Sprintf("ovs-vswitchd.%d.ctl", pid)), nil
+}
+
+func runAppctl(ctx context.Context, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, "ovs-appctl", args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return out, fmt.Errorf("ovs-appctl %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return out, nil
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
+	return line
+}
