@@ -148,6 +148,13 @@ func verdict(sn *Snapshot, host string, exit hopExit, src *model.Endpoint, srcNe
 		case host == dst.Host && dstSt.OFPort != 0 && exit.port == dstSt.OFPort:
 			v.Kind = model.TraceDelivered
 			v.Summary = fmt.Sprintf("delivered to %s on %s (port %d) by %s.", dst.ContainerName, host, exit.port, stepName(exit.step))
+		case exit.port == cfg.EgressOFPort && src.NetworkID != dst.NetworkID:
+			// To another network the packet takes the way out of its own,
+			// as to any foreign address, and never comes back in: for the
+			// question "why can't A reach B" that is a drop, at Egress.
+			v.Kind = model.TraceDropped
+			v.Summary = fmt.Sprintf("never reaches %s: on %s it leaves network %s through its gateway in %s, SNATed to the host's address into the host's kernel, which routes no overlay addresses.",
+				dst.ContainerName, host, srcNet.Name, stepName(exit.step)) + apart
 		case exit.port == cfg.EgressOFPort:
 			v.Kind = model.TraceLeft
 			v.Summary = fmt.Sprintf("left ovsnet on %s through the egress port %s (%s): SNAT to the host's address, on into the host's kernel; it does not reach %s.",

@@ -76,8 +76,8 @@ func TestVerdictEgressAcrossNetworks(t *testing.T) {
 	sn, src, srcNet, _, _ := traceSnapshot()
 	dst, dstNet := &sn.Endpoints[2], &sn.Networks[1]
 	v := verdict(sn, "h1", analyzeHop(recorded(t, "trace_egress.txt")), src, srcNet, dst, dstNet)
-	if v.Kind != model.TraceLeft || !strings.Contains(v.Summary, "through the egress port ovsnet-egress (Egress (table 50))") ||
-		!strings.Contains(v.Summary, "different networks (a, b)") {
+	if v.Kind != model.TraceDropped || v.Table != "Egress" || !strings.Contains(v.Summary, "never reaches") ||
+		!strings.Contains(v.Summary, "in Egress (table 50)") || !strings.Contains(v.Summary, "different networks (a, b)") {
 		t.Fatalf("verdict: %+v", v)
 	}
 }
