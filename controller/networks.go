@@ -94,18 +94,18 @@ func applyIPAMConfig(n *model.Network, c model.IPAMConfig) error {
 	}
 	subnet, err := netip.ParsePrefix(c.Subnet)
 	if err != nil {
-		return errorf(ErrInvalid, "invalid subnet %s: %v", c.Subnet, err)
+		return errorf(ErrInvalid, "invalid subnet %s: want an address and prefix length (CIDR)", c.Subnet)
 	}
 	var gw netip.Addr
 	if c.Gateway != "" {
 		if gw, err = netip.ParseAddr(c.Gateway); err != nil {
-			return errorf(ErrInvalid, "invalid gateway %s: %v", c.Gateway, err)
+			return errorf(ErrInvalid, "invalid gateway %s: want an address", c.Gateway)
 		}
 	}
 	var rng netip.Prefix
 	if c.IPRange != "" {
 		if rng, err = netip.ParsePrefix(c.IPRange); err != nil {
-			return errorf(ErrInvalid, "invalid ip-range %s: %v", c.IPRange, err)
+			return errorf(ErrInvalid, "invalid ip-range %s: want an address and prefix length (CIDR)", c.IPRange)
 		}
 	}
 	if subnet.Addr().Is4() {
