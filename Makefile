@@ -3,7 +3,7 @@
 GO ?= $(shell command -v go || echo /usr/local/go/bin/go)
 BIN := bin
 
-.PHONY: all build test unit e2e bench bench-ready quickstart quickstart-down generate lint clean
+.PHONY: all build test unit e2e bench bench-ready bench-dns quickstart quickstart-down generate lint clean
 
 all: build
 
@@ -28,6 +28,12 @@ bench: bench-ready
 bench-ready:
 	./deploy/install-deps.sh
 	$(GO) test -run '^$$' -bench EndpointReady -benchtime 1x -timeout 30m -v ./test/bench/
+
+# DNS: dnsperf against the agent's resolver (host listener and in OVS from a
+# container), co-located on this machine's cores; figures in the log.
+bench-dns:
+	./deploy/install-deps.sh
+	$(GO) test -run '^$$' -bench '^BenchmarkDNS$$' -benchtime 1x -timeout 15m -v ./test/bench/
 
 quickstart:
 	./deploy/quickstart.sh

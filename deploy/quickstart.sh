@@ -111,6 +111,7 @@ down() {
   done
   for ns in "${ALL_NETNS[@]}"; do
     if netns_exists "$ns"; then ip netns del "$ns"; fi
+    rm -rf "/etc/netns/$ns" # the resolv.conf the agents' DNS wrote
   done
   rm -rf "$STATE"
 }
@@ -389,6 +390,8 @@ set OVSNET_QS_CONSUL to another port for Consul"
   # Flows are in place when connect returns; the poll only absorbs ARP.
   wait_for "ping from web to mysql01" 10 timeout 3 ip netns exec "$PREFIX-web" ping -n -c 1 -W 1 "$ip"
   timeout 10 ip netns exec "$PREFIX-web" ping -n -c 3 -i 0.2 -W 1 "$ip" || die "ping from web to mysql01 failed"
+  say "web resolves mysql01.testnet02 (answered by h1's agent, docs/dns.md)"
+  wait_for "web resolves mysql01.testnet02" 10 timeout 5 ip netns exec "$PREFIX-web" getent hosts mysql01.testnet02
 
   local cli=$REPO/bin/ovsnetctl env=""
   [ "$PWD" = "$REPO" ] && cli=bin/ovsnetctl
@@ -404,6 +407,7 @@ ovsnet quick start is up (took $((SECONDS - t0))s): hosts h1 h2 h3, networks tes
   docker -H tcp://127.0.0.1:$HTTP_PORT network ls
   docker -H tcp://127.0.0.1:$HTTP_PORT network inspect testnet02
   ip netns exec $PREFIX-web ping $ip                          # container web -> mysql01
+  ip netns exec $PREFIX-web ping mysql01.testnet02                 # by name (DNS, docs/dns.md)
   OVS_RUNDIR=$STATE/h1/ovs ovs-ofctl -O OpenFlow14 --names dump-flows br-int   # h1's flows
   ovs-vsctl --db=unix:$STATE/h1/ovs/db.sock show
 

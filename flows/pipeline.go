@@ -20,6 +20,7 @@ func Build(st model.HostState, cfg Config, ofports OFPorts) []Flow {
 		n := &st.Networks[i]
 		b.nets[n.ID] = n
 		b.network(n)
+		b.dnsNetwork(n)
 	}
 	peers := map[string]netip.Addr{}
 	for _, h := range st.Hosts {

@@ -23,6 +23,9 @@ const (
 	PortGateway PortKind = "gateway"
 	// PortEndpoint is the host side of a container's veth.
 	PortEndpoint PortKind = "endpoint"
+	// PortDNS is an internal port without addresses through which DNS
+	// queries reach the agent's resolver and its answers come back (dns.go).
+	PortDNS PortKind = "dns"
 )
 
 // External-id keys ovsnet writes on Port and Interface rows. iface-id and
@@ -100,8 +103,12 @@ type Config struct {
 	DNS *DNSConfig
 }
 
-// DNSConfig places the agent's resolver.
-type DNSConfig struct{}
+// DNSConfig places the agent's resolver: the internal port DNS queries are
+// steered to (see dns.go and docs/dns.md).
+type DNSConfig struct {
+	PortName string
+	OFPort   int
+}
 
 // DefaultConfig is the configuration the agent uses unless told otherwise.
 func DefaultConfig() Config {
@@ -147,6 +154,7 @@ func DesiredPorts(st model.HostState, cfg Config) []Port {
 			Routes: []Route{{Dst: cfg.PublishPrefix, Via: cfg.EgressOVS}},
 		},
 	}
+	ports = append(ports, dnsPorts(cfg)...)
 	nets := map[string]*model.Network{}
 	for i := range st.Networks {
 		n := &st.Networks[i]

@@ -126,7 +126,10 @@ type dockerContainer struct {
 	} `json:"HostConfig"`
 	NetworkSettings struct {
 		Networks map[string]struct {
-			Aliases    []string `json:"Aliases"`
+			Aliases []string `json:"Aliases"`
+			// Links are --link NAME:ALIAS on user-defined networks (Docker
+			// keeps HostConfig.Links for the default bridge only).
+			Links      []string `json:"Links"`
 			EndpointID string   `json:"EndpointID"`
 			NetworkID  string   `json:"NetworkID"`
 		} `json:"Networks"`

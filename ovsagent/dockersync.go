@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -305,6 +306,12 @@ func (p *DockerPlugin) describeContainer(ctx context.Context, containerID string
 		p.mu.Unlock()
 		if !ours || settings.EndpointID == "" {
 			continue
+		}
+		links := slices.Clip(links)
+		for _, l := range settings.Links {
+			if link, err := model.ParseLink(l); err == nil {
+				links = append(links, link)
+			}
 		}
 		aliases := []string{}
 		for _, a := range settings.Aliases {

@@ -154,7 +154,9 @@ func startPing(ctx context.Context, ct *lab.Container, addr string, interval tim
 	p := &runningPing{done: make(chan pingResult, 1)}
 	go func() {
 		secs := strconv.FormatFloat(interval.Seconds(), 'f', 3, 64)
-		deadline := strconv.Itoa(int(interval.Seconds()*float64(count)) + 10)
+		// ping -c counts replies when -w is given; the deadline is generous
+		// so a loaded machine's stretched interval does not cut it short.
+		deadline := strconv.Itoa(int(2*interval.Seconds()*float64(count)) + 10)
 		out, _ := ct.Exec(ctx, "ping", "-n", "-q", "-i", secs, "-c", strconv.Itoa(count), "-w", deadline, "-W", "1", addr)
 		res := pingResult{output: string(out)}
 		if m := pingSummary.FindStringSubmatch(string(out)); m != nil {

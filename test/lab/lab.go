@@ -203,6 +203,7 @@ if [ -f "$1/reap.pids" ]; then
 fi
 if [ -n "$2" ]; then
   ip netns list | while read -r n _; do case "$n" in "$2"-*) ip netns del "$n";; esac; done
+  rm -rf /etc/netns/"$2"-*
 fi
 rm -rf "$1"
 `
@@ -483,6 +484,9 @@ func (l *Lab) cleanup() {
 			}
 		}
 	}
+	if err := removeEtcNetns(l.Prefix); err != nil {
+		t.Errorf("lab cleanup: %v", err)
+	}
 	keep := t.Failed() && os.Getenv("OVSNET_LAB_KEEP") != ""
 	if keep {
 		t.Logf("lab: OVSNET_LAB_KEEP set: keeping %s", l.Dir)
@@ -568,6 +572,7 @@ func Leftovers(prefix string) []string {
 			}
 		}
 	}
+	left = append(left, etcNetnsLeftovers(prefix)...)
 	for _, base := range []string{os.TempDir(), "/tmp"} {
 		d := filepath.Join(base, "ovsnet-"+prefix)
 		if _, err := os.Stat(d); err == nil && !slices.Contains(left, "dir "+d) {

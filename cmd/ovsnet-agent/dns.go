@@ -1,0 +1,75 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+
+	"github.com/ovsnet/ovsnet/flows"
+	"github.com/ovsnet/ovsnet/ovsagent"
+)
+
+// DNS: the agent answers its containers' DNS queries, steered to it in OVS
+// (docs/dns.md). On by default: containers need no configuration.
+func init() {
+	var (
+		enabled    bool
+		upstreams  string
+		listen     string
+		resolvConf bool
+	)
+	features = append(features, feature{
+		name: "dns",
+		flags: func(fs *flag.FlagSet) {
+			fs.BoolVar(&enabled, "dns", true, "answer containers' DNS queries for the names of their networks' endpoints (steered to the agent in OVS)")
+			fs.StringVar(&upstreams, "dns-upstream", "", "comma-separated upstream resolvers (ADDR or ADDR:PORT) for other names, asked only from non-internal networks; empty: such queries are refused")
+			fs.StringVar(&listen, "dns-listen", "", "comma-separated UDP addresses (ADDR:PORT) in the host's namespace where the resolver also answers, for the host (NAME.NETWORK of every network on it)")
+			fs.BoolVar(&resolvConf, "dns-resolvconf", true, "write /etc/netns/NAME/resolv.conf for containers that are network namespaces /run/netns/NAME")
+		},
+		setup: func(env *agentEnv) (ovsagent.Extension, error) {
+			if !enabled {
+				return nil, nil
+			}
+			ups, err := parseAddrPorts(upstreams, 53)
+			if err != nil {
+				return nil, fmt.Errorf("-dns-upstream: %w", err)
+			}
+			lis, err := parseAddrPorts(listen, 0)
+			if err != nil {
+				return nil, fmt.Errorf("-dns-listen: %w", err)
+			}
+			port := flows.DefaultDNSConfig()
+			env.Config.Pipeline.DNS = port
+			return ovsagent.NewDNS(ovsagent.DNSConfig{
+				Port: *port, Upstreams: ups, Listen: lis, ResolvConf: resolvConf,
+				Host: env.Config.Host, StateDir: env.Config.StateDir,
+			}, env.Log), nil
+		},
+	})
+}
+
+// parseAddrPorts parses "ADDR[:PORT],..."; defPort 0 makes the port required.
+func parseAddrPorts(s string, defPort uint16) ([]netip.AddrPort, error) {
+	var out []netip.AddrPort
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if ap, err := netip.ParseAddrPort(f); err == nil {
+			out = append(out, ap)
+			continue
+		}
+		a, err := netip.ParseAddr(strings.Trim(f, "[]"))
+		if err != nil || defPort == 0 {
+			if _, _, serr := net.SplitHostPort(f); serr != nil && defPort == 0 {
+				return nil, fmt.Errorf("%q: want ADDR:PORT", f)
+			}
+			return nil, fmt.Errorf("%q: not an IP address (and port)", f)
+		}
+		out = append(out, netip.AddrPortFrom(a, defPort))
+	}
+	return out, nil
+}

@@ -1,0 +1,131 @@
+package ovsagent
+
+import (
+	"context"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ovsnet/ovsnet/flows"
+	"github.com/ovsnet/ovsnet/model"
+)
+
+// DNSConfig configures the agent's resolver.
+type DNSConfig struct {
+	// Port is the OVS internal port DNS queries are steered to (the agent's
+	// Pipeline.DNS must name the same).
+	Port flows.DNSConfig
+	// Upstreams get the queries for names that are not ovsnet's, from
+	// non-internal networks; none: such queries are refused.
+	Upstreams []netip.AddrPort
+	// Listen are UDP addresses in the host's namespace where the resolver
+	// also answers, with the host as the asker (benchmarks, the host's own
+	// lookups of NAME.NETWORK).
+	Listen []netip.AddrPort
+	// ResolvConf makes the agent write /etc/netns/NAME/resolv.conf for
+	// containers that are network namespaces under /run/netns (what
+	// `ip netns exec NAME` uses), pointing at the resolver.
+	ResolvConf bool
+	// ResolvConfDir is where those files go ("" for /etc/netns).
+	ResolvConfDir string
+	// Host names this host in the files' marker; StateDir keeps the list of
+	// files the agent wrote, so only those are ever removed.
+	Host, StateDir string
+	// UpstreamTimeout bounds each upstream's answer (default 2 s).
+	UpstreamTimeout time.Duration
+	// Readers is how many goroutines read each socket (default 2).
+	Readers int
+}
+
+// DNS is the agent's resolver: the extension that answers containers' DNS
+// queries from the compiled state (docs/dns.md).
+type DNS struct {
+	cfg   DNSConfig
+	log   *slog.Logger
+	index atomic.Pointer[dnsIndex]
+	fwd   *dnsForwarder
+	rc    *resolvConfs
+
+	// stats, for logs and tests
+	queries, forwarded, dropped atomic.Uint64
+}
+
+// NewDNS returns the resolver extension. Add it to the agent with
+// AddExtension; it follows the agent's state through OnState.
+func NewDNS(cfg DNSConfig, log *slog.Logger) *DNS {
+	if cfg.UpstreamTimeout == 0 {
+		cfg.UpstreamTimeout = 2 * time.Second
+	}
+	if cfg.Readers <= 0 {
+		cfg.Readers = 2
+	}
+	if cfg.ResolvConfDir == "" {
+		cfg.ResolvConfDir = "/etc/netns"
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	d := &DNS{cfg: cfg, log: log.With("part", "dns")}
+	if len(cfg.Upstreams) > 0 {
+		d.fwd = newDNSForwarder(cfg.Upstreams, cfg.UpstreamTimeout, 1024)
+	}
+	if cfg.ResolvConf {
+		d.rc = newResolvConfs(cfg.ResolvConfDir, cfg.StateDir, cfg.Host, d.log)
+	}
+	return d
+}
+
+// Name implements Extension.
+func (d *DNS) Name() string { return "dns" }
+
+// OnState indexes a new desired state and swaps it in; it also writes the
+// resolv.conf files of new netns containers before they are plumbed. The
+// agent calls it (AddExtension registers it) with the cached state at start
+// and then with every new one, one call at a time.
+func (d *DNS) OnState(st *model.HostState) {
+	start := time.Now()
+	ix := buildDNSIndex(st, d.fwd != nil)
+	d.index.Store(ix)
+	d.log.Debug("dns index", "generation", st.Generation, "askers", len(ix.views), "took", time.Since(start).Round(time.Microsecond))
+	if d.rc != nil {
+		d.rc.sync(st)
+	}
+}
+
+// Run implements Extension: it serves the DNS port (and the listeners)
+// until ctx ends.
+func (d *DNS) Run(ctx context.Context, a *Agent) error {
+	if d.index.Load() == nil {
+		if st := a.State(); st != nil {
+			d.OnState(st) // not registered through AddExtension
+		}
+	}
+	var ls []*dnsListener
+	for _, addr := range d.cfg.Listen {
+		l, err := d.listenUDP(ctx, addr)
+		if err != nil {
+			for _, l := range ls {
+				l.close()
+			}
+			return err // a flag's address: fail at start, loudly
+		}
+		d.log.Info("dns listening", "addr", addr)
+		ls = append(ls, l)
+	}
+	var wg sync.WaitGroup
+	for _, l := range ls {
+		wg.Add(1)
+		go func() { defer wg.Done(); l.serve(ctx) }()
+	}
+	d.servePort(ctx)
+	wg.Wait()
+	return nil
+}
+
+// resolve answers one message from view v into out.
+func (d *DNS) resolve(ix *dnsIndex, v *dnsView, msg, out []byte) ([]byte, dnsAction, int) {
+	d.queries.Add(1)
+	return ix.answer(v, msg, out)
+}
