@@ -239,17 +239,28 @@ func (p *DockerPlugin) networkByName(name string) (*model.Network, bool) {
 	return nil, false
 }
 
-// waitNetwork waits (bounded) for an ovsnet network to reach this host's
-// state: a network just created through the controller takes a few
-// milliseconds to be published.
+// waitNetwork waits, briefly, for an ovsnet network to reach this host's
+// state: a network just created or registered through the controller takes
+// a few milliseconds to be published here. A network the controller no
+// longer has fails at once (the agent may be mirroring a network that was
+// removed a moment ago).
 func (p *DockerPlugin) waitNetwork(ctx context.Context, id string) (*model.Network, error) {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	checked := false
 	for {
 		if n, ok := p.network(id); ok {
 			return n, nil
 		}
+		if !checked {
+			checked = true
+			if _, err := p.API.InspectNetwork(ctx, id); client.IsNotFound(err) {
+				return nil, &pluginError{fmt.Sprintf("ovsnet network %s does not exist (any more)", model.ShortID(id))}
+			}
+		}
 		select {
 		case <-ctx.Done():
-			return nil, &pluginError{fmt.Sprintf("ovsnet network %s is not known on host %s", model.ShortID(id), p.a.HostName())}
+			return nil, &pluginError{fmt.Sprintf("ovsnet network %s is not known on host %s yet", model.ShortID(id), p.a.HostName())}
 		case <-time.After(20 * time.Millisecond):
 		}
 	}

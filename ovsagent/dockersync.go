@@ -85,10 +85,18 @@ func (p *DockerPlugin) sync(ctx context.Context) error {
 			present[id] = true
 			p.bind(dn, id)
 		case dn.Options[optNetworkID] != "" || wasBound:
-			// Created here by the agent, or registered from here before:
-			// the cluster has dropped it since.
+			// Created here by the agent, or registered from here before, and
+			// not in this (possibly older) state: remove it from the engine
+			// only once the controller confirms the cluster dropped it — a
+			// network registered a moment ago is not published yet.
 			if id == "" {
 				id = boundBefore
+			}
+			if _, err := p.API.InspectNetwork(ctx, id); !client.IsNotFound(err) {
+				if err != nil {
+					errs = append(errs, err)
+				}
+				continue
 			}
 			if err := p.removeFromEngine(ctx, dn, id); err != nil {
 				errs = append(errs, err)
