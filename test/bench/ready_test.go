@@ -39,7 +39,7 @@ func BenchmarkEndpointReady(b *testing.B) {
 var replyTime = regexp.MustCompile(`\[(\d+\.\d+)\] \d+ bytes from`)
 
 func measureReady(b *testing.B, hosts, endpoints int) {
-	c := cluster.New(b, cluster.Options{Hosts: hosts})
+	c := cluster.New(b, cluster.Options{Hosts: hosts, LogLevel: "info"})
 	c.CreateNetwork("bench", "--subnet", "10.0.0.0/16")
 	// One prober per host, attached before measuring.
 	probers := map[string]*lab.Container{}
@@ -56,6 +56,7 @@ func measureReady(b *testing.B, hosts, endpoints int) {
 		probers[h.Name] = p
 	}
 	var ready, api []time.Duration
+	cpu0 := cpuByCommand()
 	for i := 0; i < endpoints; i++ {
 		h := c.Lab.Hosts[i%hosts]
 		remote := c.Lab.Hosts[(i+1)%hosts]
@@ -87,6 +88,8 @@ func measureReady(b *testing.B, hosts, endpoints int) {
 		ready = append(ready, replied.Sub(start))
 		api = append(api, apiDone)
 	}
+	b.Logf("CPU used during the measurement, by command (children counted with their parent): %s", cpuDiff(cpu0, cpuByCommand()))
+
 	p50, p99, max := percentiles(ready)
 	a50, a99, amax := percentiles(api)
 	b.ReportMetric(ms(p50), "p50-ms")

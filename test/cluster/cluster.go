@@ -32,6 +32,9 @@ type Options struct {
 	// Docker starts a Docker engine on every host, its agent serving the
 	// ovsnet plugin to it.
 	Docker bool
+	// LogLevel of controllers and agents: "debug" (the default, for the
+	// diagnostics of failed tests) or "info" (benchmarks).
+	LogLevel string
 }
 
 // Cluster is ovsnet running on a lab.
@@ -49,7 +52,8 @@ type Cluster struct {
 	// API talks to the first controller.
 	API *client.Client
 
-	docker bool
+	docker   bool
+	logLevel string
 }
 
 // Controller is one running controller replica.
@@ -69,7 +73,10 @@ func New(t testing.TB, opts Options) *Cluster {
 	}
 	l := lab.New(t, lab.Options{Hosts: opts.Hosts, Outside: opts.Outside})
 	c := &Cluster{T: t, Lab: l, Bins: lab.Build(t), Prefix: "ovsnet-" + l.Prefix, Agents: map[string]*lab.Process{},
-		Dockers: map[string]*lab.Docker{}, docker: opts.Docker}
+		Dockers: map[string]*lab.Docker{}, docker: opts.Docker, logLevel: opts.LogLevel}
+	if c.logLevel == "" {
+		c.logLevel = "debug"
+	}
 	for _, b := range []string{"ovsnet-controller", "ovsnet-agent", "ovsnetctl"} {
 		if c.Bins[b] == "" {
 			t.Fatalf("cluster: binary %s was not built", b)
@@ -117,7 +124,7 @@ func (c *Cluster) StartController() *Controller {
 	ctl.URL = "http://" + ctl.Addr
 	ctl.Proc = c.Lab.Start(fmt.Sprintf("controller%d", n), "", nil, c.Bins["ovsnet-controller"],
 		"-listen", ctl.Addr+",unix:"+ctl.Socket, "-consul", c.Consul.Addr, "-prefix", c.Prefix,
-		"-id", fmt.Sprintf("controller%d", n), "-log-level", "debug")
+		"-id", fmt.Sprintf("controller%d", n), "-log-level", c.logLevel)
 	c.Lab.Expose(ctl.Addr)
 	if err := poll(20*time.Second, func() error {
 		resp, err := httpGet(ctl.URL + "/_ping")
@@ -145,7 +152,7 @@ func (c *Cluster) AgentArgs(h *lab.Host, extra ...string) []string {
 	return append([]string{
 		"-host", h.Name, "-tunnel-ip", h.TunnelIP.String(), "-ovsdb", h.OVSDB(), "-ovs-rundir", h.OVSDir,
 		"-datapath-type", "netdev", "-consul", c.Consul.Socket, "-prefix", c.Prefix,
-		"-state-dir", filepath.Join(c.Lab.Dir, "agent-state"), "-log-level", "debug",
+		"-state-dir", filepath.Join(c.Lab.Dir, "agent-state"), "-log-level", c.logLevel,
 	}, extra...)
 }
 
