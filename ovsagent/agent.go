@@ -65,6 +65,13 @@ type Agent struct {
 	synced   time.Time
 	flowsPer map[string]int
 
+	// bridgeOK says the last bridge check passed; planned is the last
+	// OpenFlow port plan; internalDone what each internal port was last
+	// configured with. All three are only touched by the reconcile loop.
+	bridgeOK     bool
+	planned      flows.OFPorts
+	internalDone map[string]string
+
 	// primed records when each tunnel peer was last primed.
 	primed map[netip.Addr]time.Time
 
@@ -190,7 +197,7 @@ func New(cfg Config, sw Switch, of FlowTable, pl Plumber, kern Kernel, cl Cluste
 		cl = cfg.WrapCluster(cl)
 	}
 	return &Agent{cfg: cfg, sw: sw, of: of, pl: pl, kern: kern, cl: cl, log: cfg.Logger,
-		trigger: make(chan struct{}, 1), hostChanged: make(chan struct{}, 1), reported: map[string]model.EndpointStatus{}, primed: map[netip.Addr]time.Time{}, started: time.Now().UTC()}
+		trigger: make(chan struct{}, 1), hostChanged: make(chan struct{}, 1), reported: map[string]model.EndpointStatus{}, primed: map[netip.Addr]time.Time{}, internalDone: map[string]string{}, started: time.Now().UTC()}
 }
 
 // Trigger asks for a reconcile soon; requests coalesce.
@@ -344,13 +351,20 @@ func (a *Agent) reconcile(ctx context.Context, st *model.HostState, full bool) (
 	res := ReconcileResult{Generation: st.Generation}
 	phase := newPhases()
 	defer func() { a.log.Debug("reconcile phases", "took", phase.String()) }()
-	if err := a.sw.EnsureBridge(ctx, BridgeConfig{Name: a.cfg.Bridge, DatapathType: a.cfg.DatapathType}); err != nil {
-		res.Err = err
-		return res, true
+	// The bridge is checked on full syncs (start, anti-entropy, retries):
+	// someone changing it by hand is repaired within the resync period, and
+	// the reconciles that follow a state change stay short.
+	if full || !a.bridgeOK {
+		if err := a.sw.EnsureBridge(ctx, BridgeConfig{Name: a.cfg.Bridge, DatapathType: a.cfg.DatapathType}); err != nil {
+			a.bridgeOK = false
+			res.Err = err
+			return res, true
+		}
+		a.bridgeOK = true
 	}
 	phase.mark("bridge")
 	desired := a.presentPorts(st, flows.DesiredPorts(*st, a.cfg.Pipeline))
-	ofports, err := a.sw.PlanOFPorts(ctx, desired)
+	ofports, err := a.planOFPorts(ctx, desired, full)
 	if err != nil {
 		res.Err = err
 		return res, true
@@ -367,7 +381,7 @@ func (a *Agent) reconcile(ctx context.Context, st *model.HostState, full bool) (
 	flowsDone := make(chan error, 1)
 	go func() { flowsDone <- a.syncFlows(ctx, want, full, &res) }()
 
-	failed, again, err := a.syncPorts(ctx, st, desired, ofports, phase)
+	failed, again, err := a.syncPorts(ctx, st, desired, ofports, full, phase)
 	res.Err = errors.Join(res.Err, err)
 	phase.mark("ports")
 	if err := <-flowsDone; err != nil {
@@ -453,6 +467,36 @@ func (a *Agent) publishRules(st *model.HostState, ofports flows.OFPorts) []Publi
 	return out
 }
 
+// planOFPorts reuses the last plan when every desired port has a number in
+// it (a change elsewhere in the cluster adds no port here), and asks OVSDB
+// otherwise and on full syncs.
+func (a *Agent) planOFPorts(ctx context.Context, desired []flows.Port, full bool) (flows.OFPorts, error) {
+	if !full && a.planned != nil {
+		reuse := flows.OFPorts{}
+		for _, p := range desired {
+			n, ok := a.planned[p.Name]
+			if !ok {
+				reuse = nil
+				break
+			}
+			reuse[p.Name] = n
+		}
+		if reuse != nil {
+			// Forget ports no longer desired: one that comes back is
+			// re-created in OVSDB and may get another number.
+			a.planned = reuse
+			return reuse, nil
+		}
+	}
+	ofports, err := a.sw.PlanOFPorts(ctx, desired)
+	if err != nil {
+		a.planned = nil
+		return nil, err
+	}
+	a.planned = ofports
+	return ofports, nil
+}
+
 // presentPorts drops the ports of Docker endpoints whose veth the plugin has
 // not created yet (Docker creates the endpoint before it joins a container).
 func (a *Agent) presentPorts(st *model.HostState, ports []flows.Port) []flows.Port {
@@ -501,7 +545,7 @@ func (a *Agent) syncFlows(ctx context.Context, want []flows.Flow, full bool, res
 // syncPorts plumbs local containers, removes stale ones, makes OVSDB's ports
 // match and configures the kernel side. It returns the endpoints that could
 // not be plumbed and whether something was not ready yet.
-func (a *Agent) syncPorts(ctx context.Context, st *model.HostState, desired []flows.Port, ofports flows.OFPorts, phase *phases) (map[string]error, bool, error) {
+func (a *Agent) syncPorts(ctx context.Context, st *model.HostState, desired []flows.Port, ofports flows.OFPorts, full bool, phase *phases) (map[string]error, bool, error) {
 	var errs []error
 	again := false
 	nets := map[string]*model.Network{}
@@ -556,12 +600,20 @@ func (a *Agent) syncPorts(ctx context.Context, st *model.HostState, desired []fl
 		if p.Kind != flows.PortEgress && p.Kind != flows.PortGateway {
 			continue
 		}
-		ready, err := a.pl.ConfigureInternal(p.Name, p.Addrs, p.Routes, p.MTU)
-		if err != nil {
-			errs = append(errs, err)
-		}
-		if !ready {
-			again = true
+		key := fmt.Sprint(p.Name, p.Addrs, p.Routes, p.MTU)
+		if full || a.internalDone[p.Name] != key {
+			ready, err := a.pl.ConfigureInternal(p.Name, p.Addrs, p.Routes, p.MTU)
+			if err != nil {
+				errs = append(errs, err)
+			}
+			if !ready {
+				again = true
+			}
+			if ready && err == nil {
+				a.internalDone[p.Name] = key
+			} else {
+				delete(a.internalDone, p.Name)
+			}
 		}
 		if p.Kind == flows.PortGateway {
 			rules.Gateways = append(rules.Gateways, GatewayRule{Port: p.Name, Subnet: p.Addrs[0].Masked()})

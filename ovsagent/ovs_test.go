@@ -210,7 +210,16 @@ func inHost(t *testing.T, h *lab.Host, f func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
+		// The thread stays locked (and dies with the goroutine) unless it is
+		// back in its own namespace: Go keeps the main thread alive, and a
+		// main thread left in the lab namespace would look like a leftover.
+		runtime.LockOSThread()
+		orig, err := netns.Get()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer orig.Close()
 		target, err := netns.GetFromName(h.Netns)
 		if err != nil {
 			t.Error(err)
@@ -221,6 +230,11 @@ func inHost(t *testing.T, h *lab.Host, f func()) {
 			t.Error(err)
 			return
 		}
+		defer func() {
+			if err := netns.Set(orig); err == nil {
+				runtime.UnlockOSThread()
+			}
+		}()
 		f()
 	}()
 	<-done
