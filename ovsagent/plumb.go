@@ -3,11 +3,14 @@ package ovsagent
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/netip"
+	"os"
 	"regexp"
 
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
@@ -110,6 +113,13 @@ func configureEndpoint(ep *model.Endpoint, n *model.Network, ns netns.NsHandle, 
 			return fmt.Errorf("add %s: %w", ep.IPv6, err)
 		}
 	}
+	if !ep.IPv6.IsValid() {
+		// An IPv4-only network gets no IPv6 link-local address either, as
+		// in Docker: the interface stays quiet (no DAD, no solicitations).
+		if err := inside.LinkSetIP6AddrGenMode(link, nl.IN6_ADDR_GEN_MODE_NONE); err != nil && !errors.Is(err, unix.EAFNOSUPPORT) {
+			return fmt.Errorf("set %s address generation: %w", ep.IfName, err)
+		}
+	}
 	if err := inside.LinkSetUp(link); err != nil {
 		return fmt.Errorf("set %s up: %w", ep.IfName, err)
 	}
@@ -127,8 +137,23 @@ func configureEndpoint(ep *model.Endpoint, n *model.Network, ns netns.NsHandle, 
 	if err != nil {
 		return fmt.Errorf("find %s: %w", ep.PortName(), err)
 	}
+	if err := disableHostIPv6(ep.PortName()); err != nil {
+		return err
+	}
 	if err := netlink.LinkSetUp(host); err != nil {
 		return fmt.Errorf("set %s up: %w", ep.PortName(), err)
+	}
+	return nil
+}
+
+// disableHostIPv6 turns IPv6 off on the host end of a veth before it comes
+// up. That end is only an OVS port; left on, the kernel gives it a
+// link-local address and runs DAD, MLD reports and router solicitations
+// for it, which cost more kernel CPU per new endpoint than plumbing it.
+func disableHostIPv6(name string) error {
+	err := os.WriteFile("/proc/sys/net/ipv6/conf/"+name+"/disable_ipv6", []byte("1"), 0)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) { // no IPv6 in this kernel: nothing to do
+		return fmt.Errorf("disable IPv6 on %s: %w", name, err)
 	}
 	return nil
 }
@@ -263,6 +288,9 @@ func (netlinkPlumber) EnsureDockerVeth(ep *model.Endpoint, mtu int) (string, err
 	}
 	host, err := netlink.LinkByName(ep.PortName())
 	if err != nil {
+		return fail(err)
+	}
+	if err := disableHostIPv6(ep.PortName()); err != nil {
 		return fail(err)
 	}
 	if err := netlink.LinkSetUp(host); err != nil {
