@@ -392,6 +392,7 @@ set OVSNET_QS_CONSUL to another port for Consul"
   timeout 10 ip netns exec "$PREFIX-web" ping -n -c 3 -i 0.2 -W 1 "$ip" || die "ping from web to mysql01 failed"
   say "web resolves mysql01.testnet02 (answered by h1's agent, docs/dns.md)"
   wait_for "web resolves mysql01.testnet02" 10 timeout 5 ip netns exec "$PREFIX-web" getent hosts mysql01.testnet02
+  ip netns exec "$PREFIX-web" getent hosts mysql01.testnet02
 
   local cli=$REPO/bin/ovsnetctl env=""
   [ "$PWD" = "$REPO" ] && cli=bin/ovsnetctl
