@@ -199,7 +199,10 @@ add_netns() {
 plug_wire() {
   ip -n "$PREFIX-wire" link add "$1" type veth peer name "$2" netns "$3"
   ip -n "$PREFIX-wire" link set "$1" master "$PREFIX-br" up
-  ip netns exec "$3" sysctl -qw "net.ipv6.conf.$2.disable_ipv6=1"
+  # The uplink is an OVS port, but its kernel side would still answer ARP
+  # for the host's address (on br-phy) with its own MAC: answer only for
+  # addresses on the interface itself.
+  ip netns exec "$3" sysctl -qw "net.ipv6.conf.$2.disable_ipv6=1" "net.ipv4.conf.$2.arp_ignore=1"
   ip -n "$3" link set "$2" up
 }
 

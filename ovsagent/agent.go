@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -71,9 +70,6 @@ type Agent struct {
 	bridgeOK     bool
 	planned      flows.OFPorts
 	internalDone map[string]string
-
-	// primed records when each tunnel peer was last primed.
-	primed map[netip.Addr]time.Time
 
 	// installed is what the flow table holds, as far as the agent knows:
 	// the last dump plus the diffs applied since; nil when unknown.
@@ -197,7 +193,7 @@ func New(cfg Config, sw Switch, of FlowTable, pl Plumber, kern Kernel, cl Cluste
 		cl = cfg.WrapCluster(cl)
 	}
 	return &Agent{cfg: cfg, sw: sw, of: of, pl: pl, kern: kern, cl: cl, log: cfg.Logger,
-		trigger: make(chan struct{}, 1), hostChanged: make(chan struct{}, 1), reported: map[string]model.EndpointStatus{}, primed: map[netip.Addr]time.Time{}, internalDone: map[string]string{}, started: time.Now().UTC()}
+		trigger: make(chan struct{}, 1), hostChanged: make(chan struct{}, 1), reported: map[string]model.EndpointStatus{}, internalDone: map[string]string{}, started: time.Now().UTC()}
 }
 
 // Trigger asks for a reconcile soon; requests coalesce.
@@ -377,7 +373,6 @@ func (a *Agent) reconcile(ctx context.Context, st *model.HostState, full bool) (
 	for _, f := range want {
 		res.Tables[f.Table.Name]++
 	}
-	a.primePeers(st)
 	flowsDone := make(chan error, 1)
 	go func() { flowsDone <- a.syncFlows(ctx, want, full, &res) }()
 
@@ -414,28 +409,6 @@ func (a *Agent) reconcile(ctx context.Context, st *model.HostState, full bool) (
 	}
 	phase.mark("report")
 	return res, again || res.Err != nil
-}
-
-// primePeers makes sure the host has resolved every tunnel peer's underlay
-// MAC before containers send to it. The userspace datapath drops the packet
-// that triggers a tunnel neighbour lookup, so without this the first packet
-// to a new host is lost. A datagram to the peer's discard port makes the
-// kernel resolve it; OVS snoops the answer on the bridge owning the uplink.
-// Entries age out, so peers are primed again every minute.
-func (a *Agent) primePeers(st *model.HostState) {
-	now := time.Now()
-	for _, h := range st.Hosts {
-		if h.Name == a.cfg.Host || !h.TunnelIP.IsValid() || now.Sub(a.primed[h.TunnelIP]) < time.Minute {
-			continue
-		}
-		a.primed[h.TunnelIP] = now
-		conn, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(h.TunnelIP, 9)))
-		if err != nil {
-			continue
-		}
-		_, _ = conn.Write([]byte{0})
-		_ = conn.Close()
-	}
 }
 
 // publishRules lists the kernel DNATs of this host's published ports:

@@ -96,6 +96,9 @@ func main() {
 	for _, e := range exts {
 		a.AddExtension(e)
 	}
+	if *datapath == "netdev" {
+		a.AddExtension(ovsagent.NewTunnelNeighbors(*ovsRundir, log))
+	}
 	log.Info("ovsnet agent starting", "tunnel_ip", tip, "underlay_mtu", *mtu, "bridge", *bridge, "datapath", *datapath,
 		"ovsdb", *ovsdb, "consul", *consul, "version", version.Version)
 	if err := a.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {

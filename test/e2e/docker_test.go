@@ -60,7 +60,7 @@ func TestDockerSeedSequence(t *testing.T) {
 		t.Fatalf("mysql01 has %q on testnet02, want an address of 10.0.0.0/24", ip)
 	}
 	out := dockerOn(t, d2, "run", "--rm", "--net", "testnet02", "busybox:local", "ping", "-c", "3", "-W", "2", ip)
-	if !strings.Contains(out, "3 packets received") && !strings.Contains(out, "2 packets received") {
+	if !strings.Contains(out, "3 packets received") {
 		t.Fatalf("ping from h2 to mysql01 on h1:\n%s", out)
 	}
 	out = dockerOn(t, d2, "run", "--rm", "--net", "testnet02", "busybox:local", "timeout", "10", "wget", "-q", "-O-", "http://"+ip+"/hostname")
@@ -200,7 +200,7 @@ func TestDockerSeedSequence(t *testing.T) {
 	if six != "fd00:9::99" {
 		t.Fatalf("--ip6 fd00:9::99 gave %q", six)
 	}
-	if out := dockerOn(t, d2, "run", "--rm", "--net", "v6net", "busybox:local", "ping6", "-c", "2", "-W", "2", six); !strings.Contains(out, "packets received") || strings.Contains(out, " 0 packets received") {
+	if out := dockerOn(t, d2, "run", "--rm", "--net", "v6net", "busybox:local", "ping6", "-c", "2", "-W", "2", six); !strings.Contains(out, "2 packets received") {
 		t.Fatalf("IPv6 across hosts:\n%s", out)
 	}
 

@@ -167,3 +167,57 @@ func startPing(ctx context.Context, ct *lab.Container, addr string, interval tim
 	}()
 	return p
 }
+
+// The userspace datapath drops the packet that makes it resolve a tunnel
+// peer, so every agent fills OVS's tunnel neighbour cache before any
+// container sends: every host holds every peer's br-phy MAC without any
+// traffic, gets it back after a flush, and the very first packet from a
+// new container on a new network crosses the tunnel.
+func TestTunnelPeersResolvedBeforeFirstPacket(t *testing.T) {
+	c := cluster.New(t, cluster.Options{Hosts: 3})
+	cached := func(h *lab.Host) map[string]string {
+		out, err := h.Appctl("tnl/neigh/show")
+		if err != nil {
+			t.Fatalf("%s: tnl/neigh/show: %v", h.Name, err)
+		}
+		m := map[string]string{}
+		for _, line := range strings.Split(out, "\n") {
+			if f := strings.Fields(line); len(f) >= 2 && strings.HasPrefix(f[0], "192.0.2.") {
+				m[f[0]] = f[1]
+			}
+		}
+		return m
+	}
+	allPeers := func(h *lab.Host) error {
+		got := cached(h)
+		for _, p := range c.Lab.Hosts {
+			if p != h && got[p.TunnelIP.String()] != p.PhyMAC {
+				return errorf("%s's OVS has %s at %q, want %s (cache: %v)", h.Name, p.TunnelIP, got[p.TunnelIP.String()], p.PhyMAC, got)
+			}
+		}
+		return nil
+	}
+	for _, h := range c.Lab.Hosts {
+		cluster.Poll(t, 5*time.Second, h.Name+" knows every tunnel peer", func() error { return allPeers(h) })
+	}
+
+	h1 := c.Lab.Hosts[0]
+	if _, err := h1.Appctl("tnl/neigh/flush"); err != nil {
+		t.Fatal(err)
+	}
+	if len(cached(h1)) != 0 {
+		t.Fatalf("flush left %v", cached(h1))
+	}
+	cluster.Poll(t, 15*time.Second, "h1 refills its tunnel neighbours after a flush", func() error { return allPeers(h1) })
+
+	c.CreateNetwork("first", "--subnet", "10.9.0.0/24")
+	a := c.Lab.AddContainer(c.Lab.Hosts[1], "a")
+	b := c.Lab.AddContainer(c.Lab.Hosts[2], "b")
+	c.Connect("first", a, nil)
+	ep := c.Connect("first", b, nil)
+	// One echo request, no retry: it is the first packet b ever sends.
+	out, err := a.Exec(t.Context(), "ping", "-n", "-c", "1", "-W", "2", ep.IPv4.Addr().String())
+	if err != nil || !strings.Contains(string(out), "1 received") {
+		t.Fatalf("the first packet from a (h2) to b (h3) was lost: %v\n%s", err, out)
+	}
+}

@@ -296,6 +296,13 @@ func (l *Lab) plugWire(wireEnd, peerEnd, netns string) error {
 	if err := l.noIPv6(netns, peerEnd); err != nil {
 		return err
 	}
+	// A host's uplink is an OVS port, yet its kernel side still answers
+	// ARP for the host's addresses (on br-phy) with the uplink's own MAC:
+	// peers would then learn two MACs for one VTEP. Answer only for
+	// addresses on the interface itself (the outside's has one).
+	if _, err := l.nsRun(context.Background(), netns, nil, "sysctl", "-qw", "net.ipv4.conf."+peerEnd+".arp_ignore=1"); err != nil {
+		return err
+	}
 	return l.ipBatch([]string{"-n", netns, "link", "set", peerEnd, "up"})
 }
 
