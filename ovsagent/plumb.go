@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"regexp"
+	"slices"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netlink/nl"
@@ -237,6 +238,13 @@ func (netlinkPlumber) ConfigureInternal(name string, addrs []netip.Prefix, route
 		}
 		if err := netlink.AddrReplace(link, addr); err != nil {
 			return false, fmt.Errorf("address %s on %s: %w", a, name, err)
+		}
+	}
+	if !slices.ContainsFunc(addrs, func(a netip.Prefix) bool { return a.Addr().Is6() }) {
+		// An IPv4-only port stays quiet on IPv6 (no link-local, no MLD
+		// reports into the pipeline).
+		if err := disableHostIPv6(name); err != nil {
+			return false, err
 		}
 	}
 	if link.Attrs().Flags&net.FlagUp == 0 {
