@@ -46,19 +46,25 @@ func disableTxChecksum(ns netns.NsHandle, ifname string) error {
 // life, so only its creation needs the thread switched.
 func socketIn(ns netns.NsHandle) (int, error) {
 	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	orig, err := netns.Get()
 	if err != nil {
+		runtime.UnlockOSThread()
 		return -1, err
 	}
 	defer orig.Close()
 	if err := netns.Set(ns); err != nil {
+		runtime.UnlockOSThread()
 		return -1, err
 	}
 	fd, serr := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err := netns.Set(orig); err != nil {
-		// This thread is in the wrong namespace now; never reuse it.
+		// This thread is in the wrong namespace now: it stays locked, so
+		// it ends with this goroutine instead of running others.
+		if serr == nil {
+			unix.Close(fd)
+		}
 		runtime.Goexit()
 	}
+	runtime.UnlockOSThread()
 	return fd, serr
 }

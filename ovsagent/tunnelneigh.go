@@ -161,7 +161,7 @@ func (t *TunnelNeighbors) sync(ctx context.Context, peers []netip.Addr) (pending
 			errs = append(errs, err)
 			continue
 		}
-		t.log.Debug("set tunnel neighbour", "ip", hop.IP, "mac", hop.MAC, "bridge", hop.Device, "had", have[hop.IP])
+		t.log.Debug("set tunnel neighbour", "ip", hop.IP, "mac", hop.MAC.String(), "bridge", hop.Device, "had", have[hop.IP])
 	}
 	return pending, errors.Join(errs...)
 }

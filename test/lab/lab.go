@@ -528,7 +528,7 @@ func (l *Lab) cleanup() {
 func (l *Lab) diagnose() {
 	t := l.t
 	l.mu.Lock()
-	procs, consuls := slices.Clone(l.procs), slices.Clone(l.consuls)
+	procs, consuls, dockers := slices.Clone(l.procs), slices.Clone(l.consuls), slices.Clone(l.dockers)
 	l.mu.Unlock()
 	for _, p := range procs {
 		t.Logf("lab: ---- %s (%s) log tail ----\n%s", p.Name, p.state(), tail(p.Log(), 40))
@@ -564,6 +564,28 @@ func (l *Lab) diagnose() {
 		if b, err := os.ReadFile(filepath.Join(h.OVSDir, "ovs-vswitchd.log")); err == nil {
 			t.Logf("lab: ---- %s ovs-vswitchd.log tail ----\n%s", h.Name, tail(string(b), 15))
 		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		links, _ := h.Exec(ctx, "ip", "-br", "link")
+		neigh, _ := h.Exec(ctx, "ip", "neigh")
+		cancel()
+		tnl, err := h.Appctl("tnl/neigh/show")
+		if err != nil {
+			tnl = err.Error()
+		}
+		dp, err := h.Appctl("dpctl/dump-flows")
+		if err != nil {
+			dp = err.Error()
+		}
+		t.Logf("lab: ---- %s links, neighbours, OVS tunnel neighbours, datapath flows ----\n%s%s%s%s", h.Name, links, neigh, tnl, tail(dp, 30))
+	}
+	for _, d := range dockers {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		ids, _ := d.CLI(ctx, "ps", "-q")
+		for _, id := range strings.Fields(string(ids)) {
+			out, err := d.CLI(ctx, "exec", id, "ip", "addr")
+			t.Logf("lab: ---- docker container %s on %s: ip addr ----\n%s%v", id, d.Host.Name, out, err)
+		}
+		cancel()
 	}
 }
 
