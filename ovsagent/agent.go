@@ -271,6 +271,13 @@ func (a *Agent) Run(ctx context.Context) error {
 	wg.Add(2)
 	go func() { defer wg.Done(); a.watchLoop(ctx) }()
 	go func() { defer wg.Done(); a.registerLoop(ctx) }()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := a.pl.WatchEndpointPorts(ctx, a.Trigger); err != nil && ctx.Err() == nil {
+			a.log.Warn("not watching container interfaces; relying on resyncs", "err", err)
+		}
+	}()
 	for _, e := range a.extensions {
 		wg.Add(1)
 		go func() {
@@ -544,14 +551,23 @@ func (a *Agent) syncPorts(ctx context.Context, st *model.HostState, desired []fl
 	}
 	phase.mark("plumb")
 	if existing, err := a.pl.EndpointPorts(); err == nil {
-		for _, name := range existing {
-			if localPorts[name] {
+		for _, p := range existing {
+			if localPorts[p.Name] {
+				// Nothing of ovsnet's takes a port down; whoever did, traffic
+				// to the container needs it up.
+				if !p.Up {
+					if err := a.pl.SetUp(p.Name); err != nil {
+						errs = append(errs, err)
+					} else {
+						a.log.Warn("container interface was down; brought it up", "port", p.Name)
+					}
+				}
 				continue
 			}
-			if err := a.pl.RemoveEndpoint(name); err != nil {
-				a.log.Warn("removing stale container interface", "port", name, "err", err)
+			if err := a.pl.RemoveEndpoint(p.Name); err != nil {
+				a.log.Warn("removing stale container interface", "port", p.Name, "err", err)
 			} else {
-				a.log.Info("removed container interface", "port", name)
+				a.log.Info("removed container interface", "port", p.Name)
 			}
 		}
 	}

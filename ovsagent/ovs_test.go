@@ -257,7 +257,7 @@ func TestPlumbEndpoint(t *testing.T) {
 			}
 		}
 		ports, err := pl.EndpointPorts()
-		if err != nil || len(ports) != 1 || ports[0] != ep.PortName() {
+		if err != nil || len(ports) != 1 || ports[0] != (EndpointPort{Name: ep.PortName(), Up: true}) {
 			t.Errorf("endpoint ports = %v %v", ports, err)
 		}
 	})

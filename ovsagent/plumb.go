@@ -1,6 +1,7 @@
 package ovsagent
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -29,7 +30,12 @@ type Plumber interface {
 	// a missing veth is not an error.
 	RemoveEndpoint(portName string) error
 	// EndpointPorts lists the host-side veths ovsnet created.
-	EndpointPorts() ([]string, error)
+	EndpointPorts() ([]EndpointPort, error)
+	// SetUp brings a device up.
+	SetUp(name string) error
+	// WatchEndpointPorts calls changed whenever a host-side endpoint veth
+	// goes down, until ctx ends.
+	WatchEndpointPorts(ctx context.Context, changed func()) error
 	// EnsureDockerVeth creates a Docker endpoint's veth in the host's
 	// namespace (Docker moves the peer into the container and configures
 	// it) and returns the peer's name. Idempotent.
@@ -203,18 +209,73 @@ func (netlinkPlumber) RemoveEndpoint(portName string) error {
 	return nil
 }
 
-func (netlinkPlumber) EndpointPorts() ([]string, error) {
+// EndpointPort is the host side of an endpoint's veth.
+type EndpointPort struct {
+	Name string
+	Up   bool
+}
+
+func (netlinkPlumber) EndpointPorts() ([]EndpointPort, error) {
 	links, err := netlink.LinkList()
 	if err != nil {
 		return nil, fmt.Errorf("list links: %w", err)
 	}
-	var out []string
+	var out []EndpointPort
 	for _, l := range links {
 		if l.Type() == "veth" && endpointPortRE.MatchString(l.Attrs().Name) {
-			out = append(out, l.Attrs().Name)
+			out = append(out, EndpointPort{Name: l.Attrs().Name, Up: l.Attrs().Flags&net.FlagUp != 0})
 		}
 	}
 	return out, nil
+}
+
+func (netlinkPlumber) SetUp(name string) error {
+	link, err := netlink.LinkByName(name)
+	if err != nil {
+		return fmt.Errorf("find %s: %w", name, err)
+	}
+	if err := netlink.LinkSetUp(link); err != nil {
+		return fmt.Errorf("set %s up: %w", name, err)
+	}
+	return nil
+}
+
+func (netlinkPlumber) WatchEndpointPorts(ctx context.Context, changed func()) error {
+	updates := make(chan netlink.LinkUpdate, 64)
+	done := make(chan struct{})
+	defer close(done)
+	if err := netlink.LinkSubscribeWithOptions(updates, done, netlink.LinkSubscribeOptions{
+		ErrorCallback: func(err error) { changed() }, // a lost update: look anyway
+		ListExisting:  true,                          // ports plumbed before this process started
+	}); err != nil {
+		return fmt.Errorf("watch links: %w", err)
+	}
+	// Only a port seen up that goes down counts: a new veth is announced
+	// (down) several times before it is brought up.
+	wasUp := map[string]bool{}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case u, ok := <-updates:
+			if !ok {
+				return errors.New("watch links: subscription ended")
+			}
+			if u.Link == nil || !endpointPortRE.MatchString(u.Link.Attrs().Name) {
+				continue
+			}
+			name := u.Link.Attrs().Name
+			if u.Header.Type == unix.RTM_DELLINK {
+				delete(wasUp, name)
+				continue
+			}
+			up := u.Link.Attrs().Flags&net.FlagUp != 0
+			if wasUp[name] && !up {
+				changed()
+			}
+			wasUp[name] = up
+		}
+	}
 }
 
 func (netlinkPlumber) ConfigureInternal(name string, addrs []netip.Prefix, routes []flows.Route, mtu int) (bool, error) {

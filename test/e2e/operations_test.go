@@ -103,7 +103,7 @@ func TestAgentRestartKeepsTraffic(t *testing.T) {
 	c1 := c.Lab.AddContainer(h1, "c1")
 	c2 := c.Lab.AddContainer(h2, "c2")
 	gone := c.Lab.AddContainer(h1, "gone")
-	c.Connect("testnet02", c1, nil)
+	e1 := c.Connect("testnet02", c1, nil)
 	e2 := c.Connect("testnet02", c2, nil)
 	eg := c.Connect("testnet02", gone, nil)
 	cluster.WaitPing(t, c1, e2.IPv4.Addr().String(), 10*time.Second)
@@ -162,6 +162,20 @@ func TestAgentRestartKeepsTraffic(t *testing.T) {
 			t.Fatalf("agent %s died:\n%s", agent, c.Agents[agent].Log())
 		}
 	}
+	// A container's host-side interface taken down by hand comes back up
+	// at once (the agent watches them), well before the next resync.
+	c1Port := e1.PortName()
+	if out, err := h1.Exec(ctx, "ip", "link", "set", c1Port, "down"); err != nil {
+		t.Fatalf("ip link set down: %v %s", err, out)
+	}
+	cluster.Poll(t, 2*time.Second, "h1's agent brings "+c1Port+" back up", func() error {
+		out, err := h1.Exec(ctx, "ip", "-br", "link", "show", c1Port)
+		if err != nil || !strings.Contains(string(out), "UP") || strings.Contains(string(out), "DOWN") {
+			return errorf("%s: %s %v", c1Port, out, err)
+		}
+		return nil
+	})
+	cluster.WaitPing(t, c1, e2.IPv4.Addr().String(), 5*time.Second)
 }
 
 func countFlows(t *testing.T, h interface {
