@@ -199,6 +199,20 @@ func (c *Consul) waitLeader(timeout time.Duration) error {
 		if strings.TrimSpace(leader) == "" {
 			return errors.New("no leader yet")
 		}
+		// Sessions need the node in the catalog, which comes a moment
+		// after the leader ("Missing node registration" until then).
+		nodes, err := client.Get(c.URL() + "/v1/catalog/nodes")
+		if err != nil {
+			return err
+		}
+		defer nodes.Body.Close()
+		var list []struct{ Node string }
+		if err := json.NewDecoder(nodes.Body).Decode(&list); err != nil {
+			return fmt.Errorf("catalog nodes: %w", err)
+		}
+		if len(list) == 0 {
+			return errors.New("node not registered yet")
+		}
 		return nil
 	})
 }
