@@ -41,7 +41,7 @@ func BenchmarkBuildAndDiff(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		want := Build(st, DefaultConfig(), ports)
-		d := ComputeDiff(want, installed, FlowFromInstalled)
+		d := ComputeDiff(want, installed)
 		if !d.Empty() {
 			b.Fatal("diff not empty")
 		}

@@ -20,6 +20,9 @@ import (
 // endpoints reach the resolver on-link; nothing else of theirs is steered,
 // and Forward still has no way out for them.
 
+// dnsPort is DNS's UDP port.
+const dnsPort = 53
+
 // DefaultDNSPortName and DefaultDNSOFPort place the DNS port on br-int.
 const (
 	DefaultDNSPortName = "ovsnet-dns"
@@ -77,17 +80,17 @@ func (b *builder) dnsNetwork(n *model.Network) {
 			b.add(ndReply(c, n.VNI, n.Gateway6, gwMAC, b.cfg.NDZone))
 		}
 	}
-	mac := DNSMAC(n.VNI).String()
+	mac := DNSMAC(n.VNI)
 	protos := []ovs.Protocol{ovs.ProtocolUDPv4}
 	if n.EnableIPv6 {
 		protos = append(protos, ovs.ProtocolUDPv6)
 	}
 	for _, p := range protos {
 		b.add(Flow{Table: DNS, Priority: PriorityNormal, Cookie: c, Protocol: p,
-			Match:   []Match{matchNetwork(n.VNI), macMatch("dl_dst", gwMAC), field("tp_dst", "53")},
-			Actions: []Action{setField(mac, "eth_dst"), output(d.OFPort)}})
+			Match:   []Match{matchNetwork(n.VNI), matchMAC(FieldEthDst, gwMAC), matchUint(FieldTPDst, dnsPort)},
+			Actions: []Action{setMAC(FieldEthDst, mac), output(d.OFPort)}})
 		b.add(Flow{Table: Classify, Priority: PriorityNormal, Cookie: c, Protocol: p,
-			Match:   []Match{inPortMatch(d.OFPort), field("dl_src", mac), field("tp_src", "53")},
-			Actions: []Action{setNetwork(n.VNI), setField(gwMAC.String(), "eth_src"), gotoTable(LocalDeliver)}})
+			Match:   []Match{inPortMatch(d.OFPort), matchMAC(FieldEthSrc, mac), matchUint(FieldTPSrc, dnsPort)},
+			Actions: []Action{setNetwork(n.VNI), setMAC(FieldEthSrc, gwMAC), gotoTable(LocalDeliver)}})
 	}
 }

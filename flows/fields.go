@@ -6,12 +6,12 @@ import "fmt"
 //
 //	reg0[0..31]: the packet's network (its VNI), set by Classify,
 //	             TunnelIngress or NATReturn and matched by every later table.
-const networkReg = "reg0"
+const networkReg = FieldReg0
 
 // matchNetwork matches packets of network vni.
-func matchNetwork(vni uint32) Match { return field(networkReg, hex(uint64(vni))) }
+func matchNetwork(vni uint32) Match { return matchUint(networkReg, uint64(vni)) }
 
 // setNetwork tags a packet with network vni.
-func setNetwork(vni uint32) Action { return setField(hex(uint64(vni)), networkReg) }
+func setNetwork(vni uint32) Action { return setUint(networkReg, uint64(vni)) }
 
 func hex(v uint64) string { return fmt.Sprintf("%#x", v) }

@@ -10,13 +10,6 @@ import (
 	"github.com/digitalocean/go-openvswitch/ovs"
 )
 
-// Match and Action are go-openvswitch's typed flow parts; this package adds
-// the few actions the library lacks (goto_table, IN_PORT, typed ct).
-type (
-	Match  = ovs.Match
-	Action = ovs.Action
-)
-
 // Flow is one OpenFlow flow of the pipeline, as a typed value.
 type Flow struct {
 	Table    Table
@@ -84,34 +77,12 @@ func (f Flow) render(table string) string {
 	return fmt.Sprintf("cookie=%s, table=%s, priority=%d%s actions=%s", f.Cookie, table, f.Priority, m, f.ActionsText())
 }
 
-// OVS converts the flow to go-openvswitch's form, for adding.
-func (f Flow) OVS() *ovs.Flow {
-	return &ovs.Flow{
-		Table:    int(f.Table.ID),
-		Priority: int(f.Priority),
-		Cookie:   uint64(f.Cookie),
-		Protocol: f.Protocol,
-		Matches:  f.Match,
-		Actions:  f.Actions,
-	}
-}
-
-// DeleteMatch converts the flow to the go-openvswitch form that deletes it:
-// its table, match and exact cookie. OpenFlow's non-strict delete also takes
-// flows whose match is a superset; see Diff for how those are restored.
-func (f Flow) DeleteMatch() *ovs.MatchFlow {
-	return &ovs.MatchFlow{
-		Table:    int(f.Table.ID),
-		Cookie:   uint64(f.Cookie),
-		Protocol: f.Protocol,
-		Matches:  f.Match,
-	}
-}
-
-// Validate checks that the flow marshals and names a pipeline table.
+// Validate checks that the flow renders and names a pipeline table.
 func (f Flow) Validate() error {
-	if _, err := f.OVS().MarshalText(); err != nil {
-		return fmt.Errorf("flow %s: %w", f.Named(), err)
+	for _, t := range append(f.matchTokens(), f.ActionsText()) {
+		if strings.Contains(t, "!") {
+			return fmt.Errorf("flow %s: does not render", f.Named())
+		}
 	}
 	for _, t := range Pipeline {
 		if t == f.Table {
@@ -177,23 +148,34 @@ func ParseDumpLine(line string) (InstalledFlow, error) {
 	return out, nil
 }
 
-// Diff is what must change in OVS to go from installed to desired.
+// Diff is what must change in OVS to go from installed to desired. Applied
+// in one bundle, in this order: purges, strict deletes, adds.
 type Diff struct {
-	// Delete are installed flows to remove (by table, match and cookie).
+	// Purge removes every flow of a table with a cookie (a non-strict
+	// delete): for stale flows whose match this package cannot read back.
+	Purge []TableCookie
+	// Delete are installed flows to remove exactly (strict: table,
+	// priority, match and cookie).
 	Delete []Flow
-	// Add are flows to add or overwrite (same key replaces in place).
+	// Add are flows to add or overwrite (the same key replaces in place).
 	Add []Flow
 }
 
-// Empty says whether nothing needs to change.
-func (d Diff) Empty() bool { return len(d.Delete) == 0 && len(d.Add) == 0 }
+// TableCookie selects the flows of one owner cookie in one table.
+type TableCookie struct {
+	Table  Table
+	Cookie Cookie
+}
 
-// ComputeDiff compares desired flows with installed ones (keys and actions as
-// ParseDumpLine gives them). Installed flows not owned by ovsnet are left
-// alone. Deletes are non-strict in OpenFlow, so any desired flow that a
-// delete would also remove (same table and cookie, match a superset) is
-// added again after it; one bundle applies it all atomically.
-func ComputeDiff(desired []Flow, installed []InstalledFlow, parse func(InstalledFlow) (Flow, bool)) Diff {
+// Empty says whether nothing needs to change.
+func (d Diff) Empty() bool { return len(d.Purge) == 0 && len(d.Delete) == 0 && len(d.Add) == 0 }
+
+// ComputeDiff compares desired flows with installed ones (keys and actions
+// as ParseDumpLine gives them). Installed flows not owned by ovsnet are
+// left alone. Stale flows are deleted strictly; one that cannot be read
+// back into a Flow is purged with its table and cookie, and every desired
+// flow of that table and cookie is added again after it.
+func ComputeDiff(desired []Flow, installed []InstalledFlow) Diff {
 	want := make(map[string]Flow, len(desired))
 	for _, f := range desired {
 		want[f.Key()] = f
@@ -214,20 +196,26 @@ func ComputeDiff(desired []Flow, installed []InstalledFlow, parse func(Installed
 			added[f.Key()] = true
 		}
 	}
+	purged := map[TableCookie]bool{}
 	for _, in := range installed {
 		if !in.Cookie.Owned() {
 			continue
 		}
 		if f, ok := want[in.Key]; ok && f.Cookie == in.Cookie {
-			continue // kept or overwritten in place by an add
+			continue // kept, or overwritten in place by an add
 		}
-		stale, ok := parse(in)
-		if !ok {
+		if stale, ok := FlowFromInstalled(in); ok {
+			d.Delete = append(d.Delete, stale)
 			continue
 		}
-		d.Delete = append(d.Delete, stale)
+		tc := TableCookie{Table: tableOf(in.Table), Cookie: in.Cookie}
+		if purged[tc] {
+			continue
+		}
+		purged[tc] = true
+		d.Purge = append(d.Purge, tc)
 		for _, f := range desired {
-			if !added[f.Key()] && f.Table == stale.Table && f.Cookie == stale.Cookie && covers(stale, f) {
+			if !added[f.Key()] && f.Table.ID == in.Table && f.Cookie == in.Cookie {
 				d.Add = append(d.Add, f)
 				added[f.Key()] = true
 			}
@@ -236,60 +224,54 @@ func ComputeDiff(desired []Flow, installed []InstalledFlow, parse func(Installed
 	return d
 }
 
-// covers says whether a non-strict delete of del would remove f: every match
-// token of del is also in f.
-func covers(del, f Flow) bool {
-	have := map[string]bool{}
-	for _, t := range f.matchTokens() {
-		have[t] = true
+func tableOf(id uint8) Table {
+	if t, ok := TableByID(int(id)); ok {
+		return t
 	}
-	for _, t := range del.matchTokens() {
-		if !have[t] {
-			return false
-		}
-	}
-	return true
+	return Table{ID: id, Name: strconv.Itoa(int(id))}
 }
 
-// FlowFromInstalled rebuilds a deletable Flow from a dumped flow: its match
-// tokens become field matches. Only table, cookie and match matter for a
-// delete, so the actions are not parsed.
+// FlowFromInstalled rebuilds a Flow from a dumped one, enough to delete it
+// strictly: table, priority, cookie and typed match. ok is false when a
+// match token is not one of this package's fields.
 func FlowFromInstalled(in InstalledFlow) (Flow, bool) {
-	var table Table
-	found := false
-	for _, t := range Pipeline {
-		if t.ID == in.Table {
-			table, found = t, true
-		}
-	}
-	if !found {
-		table = Table{ID: in.Table, Name: strconv.Itoa(int(in.Table))}
-	}
-	f := Flow{Table: table, Cookie: in.Cookie}
+	f := Flow{Table: tableOf(in.Table), Cookie: in.Cookie}
 	_, rest, _ := strings.Cut(in.Key, ",priority=")
 	prio, tokens, _ := strings.Cut(rest, ",")
-	p, _ := strconv.Atoi(prio)
+	p, err := strconv.Atoi(prio)
+	if err != nil {
+		return Flow{}, false
+	}
 	f.Priority = uint16(p)
 	for _, tok := range strings.Split(tokens, ",") {
 		if tok == "" {
 			continue
 		}
-		name, val, hasVal := strings.Cut(tok, "=")
-		if !hasVal {
-			if f.Protocol == "" {
-				f.Protocol = ovs.Protocol(name)
-				continue
+		if !strings.Contains(tok, "=") {
+			if f.Protocol != "" || !knownProtocol(tok) {
+				return Flow{}, false
 			}
-			f.Match = append(f.Match, rawMatch(tok))
+			f.Protocol = ovs.Protocol(tok)
 			continue
 		}
-		f.Match = append(f.Match, field(name, val))
+		m, err := ParseMatch(tok)
+		if err != nil {
+			return Flow{}, false
+		}
+		f.Match = append(f.Match, m)
 	}
 	return f, true
 }
 
-// rawMatch is a match written exactly as given (a bare protocol keyword).
-type rawMatch string
+// Protocols the pipeline matches on, as OVS names them.
+var protocols = []ovs.Protocol{ovs.ProtocolARP, ovs.ProtocolIPv4, ovs.ProtocolIPv6, ovs.ProtocolICMPv6,
+	ovs.ProtocolUDPv4, ovs.ProtocolUDPv6, ovs.ProtocolTCPv4}
 
-func (m rawMatch) MarshalText() ([]byte, error) { return []byte(m), nil }
-func (m rawMatch) GoString() string             { return fmt.Sprintf("flows.rawMatch(%q)", string(m)) }
+func knownProtocol(s string) bool {
+	for _, p := range protocols {
+		if string(p) == s {
+			return true
+		}
+	}
+	return false
+}

@@ -120,7 +120,7 @@ func TestParseDumpLine(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := Flow{Table: SpoofGuard, Priority: PriorityNormal, Cookie: NewCookie(CategoryEndpoint, 4097), Protocol: "ip",
-		Match:   []Match{field("nw_src", "10.0.0.2"), inPortMatch(10), field("dl_src", "02:42:0a:00:00:02")},
+		Match:   []Match{matchAddr(FieldIPv4Src, netipMust("10.0.0.2")), inPortMatch(10), matchMAC(FieldEthSrc, model.MACFromIPv4(netipMust("10.0.0.2")))},
 		Actions: []Action{gotoTable(Neighbor)}}
 	if in.Key != f.Key() || in.Actions != f.ActionsText() || in.Cookie != f.Cookie {
 		t.Fatalf("parsed %+v\nwant key %s actions %s", in, f.Key(), f.ActionsText())
@@ -149,7 +149,7 @@ func installed(fs []Flow) []InstalledFlow {
 func TestDiffIsEmptyWhenInSync(t *testing.T) {
 	st, ports := sampleState()
 	fs := Build(st, DefaultConfig(), ports)
-	if d := ComputeDiff(fs, installed(fs), FlowFromInstalled); !d.Empty() {
+	if d := ComputeDiff(fs, installed(fs)); !d.Empty() {
 		t.Fatalf("diff of identical sets: %d adds, %d deletes", len(d.Add), len(d.Delete))
 	}
 }
@@ -170,7 +170,7 @@ func TestDiffRemovesEndpointAndKeepsForeignFlows(t *testing.T) {
 	}
 	st.Endpoints = eps
 	after := Build(st, DefaultConfig(), ports)
-	d := ComputeDiff(after, inst, FlowFromInstalled)
+	d := ComputeDiff(after, inst)
 	if len(d.Delete) == 0 {
 		t.Fatal("no deletes for a removed endpoint")
 	}
@@ -179,18 +179,17 @@ func TestDiffRemovesEndpointAndKeepsForeignFlows(t *testing.T) {
 			t.Errorf("diff deletes a foreign flow: %s", f)
 		}
 	}
-	// Apply the diff to a model of the switch: non-strict deletes remove
-	// every flow of the same table and cookie whose match is a superset.
+	// Apply the diff to a model of the switch: strict deletes remove
+	// exactly the flow with the same key.
 	sw := map[string]Flow{}
 	for _, f := range before {
 		sw[f.Key()] = f
 	}
 	for _, del := range d.Delete {
-		for k, f := range sw {
-			if f.Table == del.Table && f.Cookie == del.Cookie && covers(del, f) {
-				delete(sw, k)
-			}
+		if _, ok := sw[del.Key()]; !ok {
+			t.Errorf("strict delete of a flow that is not installed: %s", del)
 		}
+		delete(sw, del.Key())
 	}
 	for _, f := range d.Add {
 		sw[f.Key()] = f
@@ -205,16 +204,40 @@ func TestDiffRemovesEndpointAndKeepsForeignFlows(t *testing.T) {
 	}
 }
 
-func TestDiffReaddsFlowsANonStrictDeleteWouldTake(t *testing.T) {
+func TestDiffPurgesFlowsItCannotReadBack(t *testing.T) {
 	c := NewCookie(CategoryEndpoint, 1)
-	broad := Flow{Table: SpoofGuard, Priority: PriorityLow, Cookie: c, Match: []Match{inPortMatch(5)}, Actions: []Action{dropAction()}}
-	narrow := Flow{Table: SpoofGuard, Priority: PriorityNormal, Cookie: c, Match: []Match{inPortMatch(5), field("dl_src", "02:00:00:00:00:01")}, Actions: []Action{gotoTable(Neighbor)}}
-	d := ComputeDiff([]Flow{narrow}, installed([]Flow{broad, narrow}), FlowFromInstalled)
-	if len(d.Delete) != 1 || d.Delete[0].Key() != broad.Key() {
-		t.Fatalf("deletes = %v", d.Delete)
+	kept := Flow{Table: SpoofGuard, Priority: PriorityNormal, Cookie: c, Match: []Match{inPortMatch(5), matchMAC(FieldEthSrc, model.MACFromIPv4(netipMust("10.0.0.5")))}, Actions: []Action{gotoTable(Neighbor)}}
+	foreignField, err := ParseDumpLine(" cookie=" + c.String() + ", table=10, priority=100,in_port=5,vlan_tci=0x1000/0x1000 actions=drop")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if len(d.Add) != 1 || d.Add[0].Key() != narrow.Key() {
-		t.Fatalf("the narrower flow must be re-added after the broad delete; adds = %v", d.Add)
+	d := ComputeDiff([]Flow{kept}, append(installed([]Flow{kept}), foreignField))
+	if len(d.Delete) != 0 || len(d.Purge) != 1 || d.Purge[0] != (TableCookie{SpoofGuard, c}) {
+		t.Fatalf("purges = %v, deletes = %v", d.Purge, d.Delete)
+	}
+	if len(d.Add) != 1 || d.Add[0].Key() != kept.Key() {
+		t.Fatalf("the purge also takes the desired flow of that table and cookie; adds = %v", d.Add)
+	}
+}
+
+func TestParseMatchRoundTrip(t *testing.T) {
+	st, ports := sampleState()
+	for _, f := range Build(st, dnsConfig(), ports) {
+		for _, m := range f.Match {
+			got, err := ParseMatch(m.String())
+			if err != nil {
+				t.Fatalf("%s: %v", m, err)
+			}
+			if got.String() != m.String() || string(got.Value) != string(m.Value) || string(got.Mask) != string(m.Mask) {
+				t.Errorf("ParseMatch(%s) = %#v, want %#v", m, got, m)
+			}
+		}
+	}
+	if _, err := ParseMatch("vlan_tci=0x1000"); err == nil {
+		t.Error("unknown field parsed")
+	}
+	if _, err := ParseMatch("ct_state=+bogus"); err == nil {
+		t.Error("bad ct_state flag parsed")
 	}
 }
 
@@ -223,7 +246,7 @@ func TestDiffReplacesChangedActions(t *testing.T) {
 	before := Build(st, DefaultConfig(), ports)
 	st.Hosts[0].TunnelIP = netipMust("192.0.2.9")
 	after := Build(st, DefaultConfig(), ports)
-	d := ComputeDiff(after, installed(before), FlowFromInstalled)
+	d := ComputeDiff(after, installed(before))
 	var changed int
 	for _, f := range d.Add {
 		if strings.Contains(f.ActionsText(), "192.0.2.9") || strings.Contains(f.String(), "192.0.2.9") {

@@ -82,41 +82,40 @@ func (b *builder) pipeline() {
 	// ARP and neighbour discovery never pass Neighbor: what it cannot answer
 	// is dropped rather than flooded.
 	b.add(Flow{Table: Neighbor, Priority: PriorityLow, Cookie: c, Protocol: ovs.ProtocolARP, Actions: []Action{dropAction()}})
-	for _, typ := range []string{"133", "134", "135", "136", "137"} {
+	for _, typ := range []uint64{icmp6RouterSolicit, icmp6RouterAdvert, icmp6NeighborSolicit, icmp6NeighborAdvert, icmp6Redirect} {
 		b.add(Flow{Table: Neighbor, Priority: PriorityLow, Cookie: c, Protocol: ovs.ProtocolICMPv6,
-			Match: []Match{field("icmp_type", typ)}, Actions: []Action{dropAction()}})
+			Match: []Match{matchUint(FieldICMPv6Type, typ)}, Actions: []Action{dropAction()}})
 	}
 
 	b.add(Flow{Table: NeighborReply, Priority: PriorityNormal, Cookie: c, Protocol: ovs.ProtocolICMPv6,
-		Match: []Match{field("icmp_type", "135")},
+		Match: []Match{matchUint(FieldICMPv6Type, icmp6NeighborSolicit)},
 		Actions: []Action{
-			setField("136", "icmpv6_type"),
-			setField("2", "nd_options_type"),
-			setField(ndFlagsSolicitedOverride, "nd_reserved"),
+			setUint(FieldICMPv6Type, icmp6NeighborAdvert),
+			setUint(FieldNDOptionsType, ndOptTargetLinkAddr),
+			setUint(FieldNDReserved, ndFlagsSolicitedOverride),
 			inPort(),
 		}})
 
 	// Duplicate address detection (source ::) must not be answered: the
 	// answer would tell the container its own address is taken.
 	b.add(Flow{Table: Neighbor, Priority: PriorityHigh, Cookie: c, Protocol: ovs.ProtocolICMPv6,
-		Match: []Match{field("icmp_type", "135"), field("ipv6_src", "::")}, Actions: []Action{dropAction()}})
+		Match: []Match{matchUint(FieldICMPv6Type, icmp6NeighborSolicit), matchAddr(FieldIPv6Src, netip.IPv6Unspecified())}, Actions: []Action{dropAction()}})
 
 	// Egress port: the kernel asks for the transit address OVS SNATs to;
 	// replies to SNATed connections go through conntrack to NATReturn.
 	egress := b.cfg.EgressOFPort
 	b.add(arpReply(Classify, PriorityHigh, c, []Match{inPortMatch(egress)}, b.cfg.EgressOVS, b.cfg.EgressOVSMAC))
-	unNAT := ""
 	b.add(Flow{Table: Classify, Priority: PriorityNormal, Cookie: c, Protocol: ovs.ProtocolIPv4,
 		Match:   []Match{inPortMatch(egress)},
-		Actions: []Action{conntrack{Table: &NATReturn, Zone: b.cfg.NATZone, NAT: &unNAT}}})
+		Actions: []Action{CT{Table: &NATReturn, Zone: b.cfg.NATZone, NAT: &NAT{Kind: NATUndo}}}})
 	// Invalid or new connections from outside never reach a container.
-	b.add(Flow{Table: NATReturn, Priority: PriorityHigh, Cookie: c, Match: []Match{field("ct_state", "+inv+trk")}, Actions: []Action{dropAction()}})
+	b.add(Flow{Table: NATReturn, Priority: PriorityHigh, Cookie: c, Match: []Match{matchCTState(ctInv|ctTrk, 0)}, Actions: []Action{dropAction()}})
 }
 
 // peer admits tunnel traffic from one known host.
 func (b *builder) peer(ip netip.Addr) {
 	b.add(Flow{Table: Classify, Priority: PriorityNormal, Cookie: NewCookie(CategoryPeer, ipv4Object(ip)),
-		Match:   []Match{inPortMatch(b.cfg.TunnelOFPort), field("tun_src", ip.String())},
+		Match:   []Match{inPortMatch(b.cfg.TunnelOFPort), matchAddr(FieldTunSrc, ip)},
 		Actions: []Action{gotoTable(TunnelIngress)}})
 }
 
@@ -130,7 +129,7 @@ func (b *builder) network(n *model.Network) {
 	c := NewCookie(CategoryNetwork, n.VNI)
 	if n.Driver == model.DriverOverlay {
 		b.add(Flow{Table: TunnelIngress, Priority: PriorityNormal, Cookie: c,
-			Match:   []Match{field("tun_id", hex(uint64(n.VNI)))},
+			Match:   []Match{matchUint(FieldTunID, uint64(n.VNI))},
 			Actions: []Action{setNetwork(n.VNI), gotoTable(LocalDeliver)}})
 	}
 	if !n.HasGateway() {
@@ -142,17 +141,16 @@ func (b *builder) network(n *model.Network) {
 		b.add(ndReply(c, n.VNI, n.Gateway6, gwMAC, b.cfg.NDZone))
 	}
 	toGateway := Flow{Table: Forward, Priority: PriorityNormal, Cookie: c,
-		Match: []Match{matchNetwork(n.VNI), macMatch("dl_dst", gwMAC)}, Actions: []Action{gotoTable(Egress)}}
+		Match: []Match{matchNetwork(n.VNI), matchMAC(FieldEthDst, gwMAC)}, Actions: []Action{gotoTable(Egress)}}
 	switch n.Driver {
 	case model.DriverOverlay:
 		b.add(toGateway)
-		snat := b.cfg.EgressOVS.String()
 		b.add(Flow{Table: Egress, Priority: PriorityNormal, Cookie: c, Protocol: ovs.ProtocolIPv4,
 			Match: []Match{matchNetwork(n.VNI)},
 			Actions: []Action{
-				conntrack{Commit: true, Zone: b.cfg.NATZone, NAT: &snat, Mark: n.VNI},
-				setField(b.cfg.EgressOVSMAC.String(), "eth_src"),
-				setField(b.cfg.EgressKernelMAC.String(), "eth_dst"),
+				CT{Commit: true, Zone: b.cfg.NATZone, NAT: &NAT{Kind: NATSource, Addr: b.cfg.EgressOVS}, Mark: n.VNI},
+				setMAC(FieldEthSrc, b.cfg.EgressOVSMAC),
+				setMAC(FieldEthDst, b.cfg.EgressKernelMAC),
 				output(b.cfg.EgressOFPort),
 			}})
 	case model.DriverBridge:
@@ -189,7 +187,7 @@ func (b *builder) localEndpoint(n *model.Network, ep *model.Endpoint) {
 	b.published(n, ep, port)
 	c := NewCookie(CategoryEndpoint, n.VNI)
 	in := inPortMatch(port)
-	src := macMatch("dl_src", ep.MAC)
+	src := matchMAC(FieldEthSrc, ep.MAC)
 	b.add(Flow{Table: Classify, Priority: PriorityNormal, Cookie: c, Match: []Match{in},
 		Actions: []Action{setNetwork(n.VNI), gotoTable(SpoofGuard)}})
 
@@ -198,23 +196,23 @@ func (b *builder) localEndpoint(n *model.Network, ep *model.Endpoint) {
 		b.add(Flow{Table: SpoofGuard, Priority: PriorityNormal, Cookie: c, Protocol: proto,
 			Match: append([]Match{in, src}, m...), Actions: next})
 	}
-	guard(ovs.ProtocolIPv4, field("nw_src", ep.IPv4.Addr().String()))
-	guard(ovs.ProtocolARP, field("arp_spa", ep.IPv4.Addr().String()), macMatch("arp_sha", ep.MAC))
+	guard(ovs.ProtocolIPv4, matchAddr(FieldIPv4Src, ep.IPv4.Addr()))
+	guard(ovs.ProtocolARP, matchAddr(FieldARPSPA, ep.IPv4.Addr()), matchMAC(FieldARPSHA, ep.MAC))
 	if ep.IPv6.IsValid() {
-		guard(ovs.ProtocolIPv6, field("ipv6_src", ep.IPv6.Addr().String()))
-		guard(ovs.ProtocolIPv6, field("ipv6_src", model.LinkLocal(ep.MAC).String()))
+		guard(ovs.ProtocolIPv6, matchAddr(FieldIPv6Src, ep.IPv6.Addr()))
+		guard(ovs.ProtocolIPv6, matchAddr(FieldIPv6Src, model.LinkLocal(ep.MAC)))
 	}
 
 	b.add(Flow{Table: LocalDeliver, Priority: PriorityNormal, Cookie: c,
-		Match: []Match{matchNetwork(n.VNI), macMatch("dl_dst", ep.MAC)}, Actions: []Action{output(port)}})
+		Match: []Match{matchNetwork(n.VNI), matchMAC(FieldEthDst, ep.MAC)}, Actions: []Action{output(port)}})
 
 	if n.Driver == model.DriverOverlay && n.HasGateway() {
 		b.add(Flow{Table: NATReturn, Priority: PriorityNormal, Cookie: c, Protocol: ovs.ProtocolIPv4,
-			Match: []Match{field("ct_state", "-new+trk"), field("ct_mark", hex(uint64(n.VNI))), field("nw_dst", ep.IPv4.Addr().String())},
+			Match: []Match{matchCTState(ctTrk, ctNew), matchUint(FieldCTMark, uint64(n.VNI)), matchAddr(FieldIPv4Dst, ep.IPv4.Addr())},
 			Actions: []Action{
 				setNetwork(n.VNI),
-				setField(n.GatewayMAC().String(), "eth_src"),
-				setField(ep.MAC.String(), "eth_dst"),
+				setMAC(FieldEthSrc, n.GatewayMAC()),
+				setMAC(FieldEthDst, ep.MAC),
 				gotoTable(LocalDeliver),
 			}})
 	}
@@ -224,10 +222,10 @@ func (b *builder) localEndpoint(n *model.Network, ep *model.Endpoint) {
 // tunnel, with the network's VNI.
 func (b *builder) remoteEndpoint(n *model.Network, ep *model.Endpoint, host netip.Addr) {
 	b.add(Flow{Table: Forward, Priority: PriorityNormal, Cookie: NewCookie(CategoryRemote, n.VNI),
-		Match: []Match{matchNetwork(n.VNI), macMatch("dl_dst", ep.MAC)},
+		Match: []Match{matchNetwork(n.VNI), matchMAC(FieldEthDst, ep.MAC)},
 		Actions: []Action{
-			setField(hex(uint64(n.VNI)), "tun_id"),
-			setField(host.String(), "tun_dst"),
+			setUint(FieldTunID, uint64(n.VNI)),
+			setAddr(FieldTunDst, host),
 			output(b.cfg.TunnelOFPort),
 		}})
 }
@@ -236,35 +234,49 @@ func (b *builder) remoteEndpoint(n *model.Network, ep *model.Endpoint, host neti
 // out of the port it came in on.
 func arpReply(t Table, prio uint16, c Cookie, m []Match, ip netip.Addr, mac model.HardwareAddr) Flow {
 	return Flow{Table: t, Priority: prio, Cookie: c, Protocol: ovs.ProtocolARP,
-		Match: append(m, field("arp_op", "1"), field("arp_tpa", ip.String())),
+		Match: append(m, matchUint(FieldARPOp, arpRequest), matchAddr(FieldARPTPA, ip)),
 		Actions: []Action{
-			move("NXM_OF_ETH_SRC[]", "NXM_OF_ETH_DST[]"),
-			setField(mac.String(), "eth_src"),
-			setField("2", "arp_op"),
-			move("NXM_NX_ARP_SHA[]", "NXM_NX_ARP_THA[]"),
-			setField(mac.String(), "arp_sha"),
-			move("NXM_OF_ARP_SPA[]", "NXM_OF_ARP_TPA[]"),
-			setField(ip.String(), "arp_spa"),
+			move(FieldEthSrc, FieldEthDst),
+			setMAC(FieldEthSrc, mac),
+			setUint(FieldARPOp, arpReplyOp),
+			move(FieldARPSHA, FieldARPTHA),
+			setMAC(FieldARPSHA, mac),
+			move(FieldARPSPA, FieldARPTPA),
+			setAddr(FieldARPSPA, ip),
 			inPort(),
 		}}
 }
 
-// ndFlagsSolicitedOverride is the NA flags word with Solicited and Override
-// set (RFC 4861 4.4), as OVS prints nd_reserved.
-const ndFlagsSolicitedOverride = "1610612736"
+// Protocol constants the pipeline writes or matches.
+const (
+	arpRequest = 1
+	arpReplyOp = 2
+
+	icmp6RouterSolicit   = 133
+	icmp6RouterAdvert    = 134
+	icmp6NeighborSolicit = 135
+	icmp6NeighborAdvert  = 136
+	icmp6Redirect        = 137
+
+	// ndOptTargetLinkAddr is the target link-layer address option (RFC 4861 4.6.1).
+	ndOptTargetLinkAddr = 2
+	// ndFlagsSolicitedOverride is the NA flags word with Solicited and
+	// Override set (RFC 4861 4.4).
+	ndFlagsSolicitedOverride = 0x60000000
+)
 
 // ndReply starts the answer to a neighbour solicitation for ip: addresses
 // are turned around and the solicitation's source link-layer option gets
 // mac; NeighborReply then retypes the packet into an advertisement.
 func ndReply(c Cookie, vni uint32, ip netip.Addr, mac model.HardwareAddr, zone uint16) Flow {
 	return Flow{Table: Neighbor, Priority: PriorityNormal, Cookie: c, Protocol: ovs.ProtocolICMPv6,
-		Match: []Match{matchNetwork(vni), field("icmp_type", "135"), field("nd_target", ip.String())},
+		Match: []Match{matchNetwork(vni), matchUint(FieldICMPv6Type, icmp6NeighborSolicit), matchAddr(FieldNDTarget, ip)},
 		Actions: []Action{
-			move("NXM_OF_ETH_SRC[]", "NXM_OF_ETH_DST[]"),
-			setField(mac.String(), "eth_src"),
-			move("NXM_NX_IPV6_SRC[]", "NXM_NX_IPV6_DST[]"),
-			setField(ip.String(), "ipv6_src"),
-			setField(mac.String(), "nd_sll"),
-			conntrack{Table: &NeighborReply, Zone: zone},
+			move(FieldEthSrc, FieldEthDst),
+			setMAC(FieldEthSrc, mac),
+			move(FieldIPv6Src, FieldIPv6Dst),
+			setAddr(FieldIPv6Src, ip),
+			setMAC(FieldNDSLL, mac),
+			CT{Table: &NeighborReply, Zone: zone},
 		}}
 }

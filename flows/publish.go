@@ -2,7 +2,6 @@ package flows
 
 import (
 	"net/netip"
-	"strconv"
 
 	"github.com/digitalocean/go-openvswitch/ovs"
 
@@ -50,12 +49,12 @@ func (b *builder) published(n *model.Network, ep *model.Endpoint, ofport int) {
 			proto = ovs.ProtocolUDPv4
 		}
 		b.add(Flow{Table: NATReturn, Priority: PriorityNormal, Cookie: c, Protocol: proto,
-			Match: []Match{field("ct_state", "+new+trk"), field("nw_dst", transit.String()), field("tp_dst", strconv.Itoa(int(p.Port)))},
+			Match: []Match{matchCTState(ctNew|ctTrk, 0), matchAddr(FieldIPv4Dst, transit), matchUint(FieldTPDst, uint64(p.Port))},
 			Actions: []Action{
-				conntrack{Commit: true, Zone: b.cfg.NATZone, DNAT: ep.IPv4.Addr().String() + ":" + strconv.Itoa(int(p.Port)), Mark: n.VNI},
+				CT{Commit: true, Zone: b.cfg.NATZone, NAT: &NAT{Kind: NATDest, Addr: ep.IPv4.Addr(), Port: p.Port}, Mark: n.VNI},
 				setNetwork(n.VNI),
-				setField(n.GatewayMAC().String(), "eth_src"),
-				setField(ep.MAC.String(), "eth_dst"),
+				setMAC(FieldEthSrc, n.GatewayMAC()),
+				setMAC(FieldEthDst, ep.MAC),
 				gotoTable(LocalDeliver),
 			}})
 	}

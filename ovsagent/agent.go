@@ -512,7 +512,7 @@ func (a *Agent) syncFlows(ctx context.Context, want []flows.Flow, full bool, res
 			return err
 		}
 	}
-	d := flows.ComputeDiff(want, installed, flows.FlowFromInstalled)
+	d := flows.ComputeDiff(want, installed)
 	if err := a.of.Apply(ctx, d); err != nil {
 		a.installed = nil
 		return err

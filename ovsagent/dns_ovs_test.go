@@ -46,7 +46,7 @@ func TestDNSFlowsRoundTripThroughOVS(t *testing.T) {
 	}
 	ft := NewFlowTable(h.Mgmt("br-int"))
 	want := flows.Build(st, cfg, ofports)
-	if err := ft.Apply(ctx, flows.ComputeDiff(want, nil, flows.FlowFromInstalled)); err != nil {
+	if err := ft.Apply(ctx, flows.ComputeDiff(want, nil)); err != nil {
 		t.Fatal(err)
 	}
 	installed, err := ft.Dump(ctx)
@@ -56,7 +56,7 @@ func TestDNSFlowsRoundTripThroughOVS(t *testing.T) {
 	if len(installed) != len(want) {
 		t.Fatalf("installed %d flows, OVS holds %d", len(want), len(installed))
 	}
-	if d := flows.ComputeDiff(want, installed, flows.FlowFromInstalled); !d.Empty() {
+	if d := flows.ComputeDiff(want, installed); !d.Empty() {
 		for _, f := range d.Add {
 			t.Errorf("OVS prints this flow differently: %s", f)
 		}

@@ -6,11 +6,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os/exec"
+	"strings"
 	"time"
-
-	"github.com/digitalocean/go-openvswitch/ovs"
 
 	"github.com/ovsnet/ovsnet/flows"
 )
@@ -34,7 +32,6 @@ type FlowTable interface {
 // the diff only needs each flow's key and action text, which OVS prints in a
 // canonical form.
 type ofctlTable struct {
-	client *ovs.Client
 	target string
 }
 
@@ -42,27 +39,7 @@ type ofctlTable struct {
 // is given: a bridge name, or unix:<rundir>/<bridge>.mgmt when the OVS run
 // directory is not the default.
 func NewFlowTable(target string) FlowTable {
-	return &ofctlTable{
-		client: ovs.New(ovs.Timeout(10), ovs.Protocols([]string{ovs.ProtocolOpenFlow13, ovs.ProtocolOpenFlow14}),
-			ovs.Pipe(pipeNoNames)),
-		target: target,
-	}
-}
-
-// pipeNoNames runs go-openvswitch's piped ovs-ofctl commands with
-// --no-names. Our flows use table and port numbers; without the flag
-// ovs-ofctl first fetches every table's features (~170 KB) to resolve
-// names, which triples the cost of a bundle.
-func pipeNoNames(stdin io.Reader, cmd string, args ...string) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c := exec.CommandContext(ctx, cmd, append([]string{"--no-names"}, args...)...)
-	c.Stdin = stdin
-	out, err := c.CombinedOutput()
-	if err != nil {
-		return out, fmt.Errorf("%s: %w: %s", cmd, err, bytes.TrimSpace(out))
-	}
-	return out, nil
+	return &ofctlTable{target: target}
 }
 
 func (t *ofctlTable) Target() string { return t.target }
@@ -98,17 +75,22 @@ func (t *ofctlTable) Apply(ctx context.Context, d flows.Diff) error {
 	if d.Empty() {
 		return nil
 	}
-	err := t.client.OpenFlow.AddFlowBundle(t.target, func(tx *ovs.FlowTransaction) error {
-		for _, f := range d.Delete {
-			tx.Delete(f.DeleteMatch())
-		}
-		for _, f := range d.Add {
-			tx.Add(f.OVS())
-		}
-		return tx.Commit()
-	})
-	if err != nil {
-		return fmt.Errorf("flow bundle on %s (%d deletes, %d adds): %w", t.target, len(d.Delete), len(d.Add), err)
+	var b bytes.Buffer
+	for _, p := range d.Purge {
+		fmt.Fprintf(&b, "delete table=%d,cookie=%s/-1\n", p.Table.ID, p.Cookie)
+	}
+	for _, f := range d.Delete {
+		fmt.Fprintf(&b, "delete_strict %s\n", f)
+	}
+	for _, f := range d.Add {
+		fmt.Fprintf(&b, "add %s actions=%s\n", strings.TrimSuffix(f.String(), " actions="+f.ActionsText()), f.ActionsText())
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "ovs-ofctl", "-O", "OpenFlow14", "--no-names", "--bundle", "add-flows", t.target, "-")
+	cmd.Stdin = &b
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("flow bundle on %s (%d purges, %d deletes, %d adds): %w: %s", t.target, len(d.Purge), len(d.Delete), len(d.Add), err, bytes.TrimSpace(out))
 	}
 	return nil
 }

@@ -68,7 +68,7 @@ func TestFlowsRoundTripThroughOVS(t *testing.T) {
 	}
 	ft := NewFlowTable(h.Mgmt("br-int"))
 	want := flows.Build(st, cfg, ofports)
-	if err := ft.Apply(ctx, flows.ComputeDiff(want, nil, flows.FlowFromInstalled)); err != nil {
+	if err := ft.Apply(ctx, flows.ComputeDiff(want, nil)); err != nil {
 		t.Fatal(err)
 	}
 	installed, err := ft.Dump(ctx)
@@ -78,7 +78,7 @@ func TestFlowsRoundTripThroughOVS(t *testing.T) {
 	if len(installed) != len(want) {
 		t.Fatalf("installed %d flows, OVS holds %d", len(want), len(installed))
 	}
-	if d := flows.ComputeDiff(want, installed, flows.FlowFromInstalled); !d.Empty() {
+	if d := flows.ComputeDiff(want, installed); !d.Empty() {
 		for _, f := range d.Add {
 			t.Errorf("OVS prints this flow differently: %s", f)
 		}
@@ -94,7 +94,7 @@ func TestFlowsRoundTripThroughOVS(t *testing.T) {
 	}
 	st.Endpoints = st.Endpoints[1:]
 	want2 := flows.Build(st, cfg, ofports)
-	d := flows.ComputeDiff(want2, installed, flows.FlowFromInstalled)
+	d := flows.ComputeDiff(want2, installed)
 	if err := ft.Apply(ctx, d); err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func TestFlowsRoundTripThroughOVS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := flows.ComputeDiff(want2, after, flows.FlowFromInstalled); !d.Empty() {
+	if d := flows.ComputeDiff(want2, after); !d.Empty() {
 		t.Fatalf("after removing an endpoint: %d adds and %d deletes still needed", len(d.Add), len(d.Delete))
 	}
 	if all, _ := h.Ofctl("dump-flows", "br-int", "table=99"); !strings.Contains(all, "cookie=0x1") {
