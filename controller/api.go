@@ -1,77 +1,20 @@
 package controller
 
 import (
-	"crypto/subtle"
+	"context"
 	"encoding/json"
-
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"runtime"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
+
+	"github.com/ovsnet/ovsnet/internal/store"
 	"github.com/ovsnet/ovsnet/model"
 )
-
-// Handler returns the controller's HTTP API: Docker Engine API shapes for
-// networks (with or without a /v1.xx prefix) and ovsnet's own resources
-// under /ovsnet/v1/.
-func (c *Controller) Handler() http.Handler {
-	r := mux.NewRouter()
-	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		writeError(w, errorf(ErrNotFound, "page not found: %s %s", req.Method, req.URL.Path))
-	})
-	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		writeJSON(w, http.StatusMethodNotAllowed, model.ErrorResponse{Message: fmt.Sprintf("method %s not allowed on %s", req.Method, req.URL.Path)})
-	})
-	docker := func(r *mux.Router) {
-		r.HandleFunc("/_ping", c.ping).Methods(http.MethodGet, http.MethodHead)
-		r.HandleFunc("/version", c.version).Methods(http.MethodGet)
-		r.HandleFunc("/networks", c.listNetworks).Methods(http.MethodGet)
-		r.HandleFunc("/networks/create", c.write(c.createNetwork)).Methods(http.MethodPost)
-		r.HandleFunc("/networks/{id}", c.inspectNetwork).Methods(http.MethodGet)
-		r.HandleFunc("/networks/{id}", c.write(c.removeNetwork)).Methods(http.MethodDelete)
-		r.HandleFunc("/networks/{id}/connect", c.write(c.connect)).Methods(http.MethodPost)
-		r.HandleFunc("/networks/{id}/disconnect", c.write(c.disconnect)).Methods(http.MethodPost)
-	}
-	docker(r.PathPrefix("/v{version:[0-9]+\\.[0-9]+}").Subrouter())
-	docker(r)
-
-	o := r.PathPrefix("/ovsnet/v1").Subrouter()
-	o.HandleFunc("/networks", c.listModelNetworks).Methods(http.MethodGet)
-	o.HandleFunc("/hosts", c.listHosts).Methods(http.MethodGet)
-	o.HandleFunc("/endpoints", c.listEndpoints).Methods(http.MethodGet)
-	o.HandleFunc("/endpoints/{id}", c.getEndpoint).Methods(http.MethodGet)
-	r.HandleFunc("/healthz", c.healthz).Methods(http.MethodGet)
-	for _, register := range routeRegistrars {
-		register(c, r, o)
-	}
-	return r
-}
-
-// routeRegistrars add the routes of optional parts of the API (web UI,
-// metrics, traces, IPAM for the Docker plugin). Each lives in its own file
-// and appends itself from init. root is the whole router, ovsnet the
-// /ovsnet/v1 subrouter.
-var routeRegistrars []func(c *Controller, root, ovsnet *mux.Router)
-
-// write guards a mutating handler with the auth token, when one is set.
-func (c *Controller) write(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if c.token != "" {
-			got := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-			if subtle.ConstantTimeCompare([]byte(got), []byte(c.token)) != 1 {
-				writeJSON(w, http.StatusUnauthorized, model.ErrorResponse{Message: "this controller requires a token for changes: pass --token or set OVSNET_TOKEN"})
-				return
-			}
-		}
-		h(w, r)
-	}
-}
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
@@ -130,7 +73,7 @@ func (c *Controller) version(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Controller) healthz(w http.ResponseWriter, r *http.Request) {
-	if err := c.watch.healthy(); err != nil {
+	if err := c.healthy(); err != nil {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "degraded", "consul": err.Error(), "leader": c.IsLeader()})
 		return
 	}
@@ -220,33 +163,37 @@ func (c *Controller) listNetworks(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	sn, err := c.snapshot(r.Context())
+	out := []model.NetworkResource{}
+	err = c.read(func(s *state) error {
+		for _, n := range s.sortedNetworks() {
+			if matchesFilters(&n, f) {
+				out = append(out, networkResource(&n, s.endpointsOf(n.ID)))
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		writeError(w, err)
 		return
-	}
-	out := []model.NetworkResource{}
-	for i := range sn.Networks {
-		n := &sn.Networks[i]
-		if matchesFilters(n, f) {
-			out = append(out, networkResource(n, sn.EndpointsOf(n.ID)))
-		}
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
 func (c *Controller) inspectNetwork(w http.ResponseWriter, r *http.Request) {
-	sn, err := c.snapshot(r.Context())
+	var res model.NetworkResource
+	err := c.read(func(s *state) error {
+		ns, err := s.network(mux.Vars(r)["id"])
+		if err != nil {
+			return err
+		}
+		res = networkResource(&ns.Value, s.endpointsOf(ns.Value.ID))
+		return nil
+	})
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	n, err := sn.Network(mux.Vars(r)["id"])
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, networkResource(n, sn.EndpointsOf(n.ID)))
+	writeJSON(w, http.StatusOK, res)
 }
 
 func (c *Controller) createNetwork(w http.ResponseWriter, r *http.Request) {
@@ -299,54 +246,96 @@ func (c *Controller) disconnect(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Controller) listModelNetworks(w http.ResponseWriter, r *http.Request) {
-	sn, err := c.snapshot(r.Context())
-	if err != nil {
+	var out []model.Network
+	if err := c.read(func(s *state) error { out = s.sortedNetworks(); return nil }); err != nil {
 		writeError(w, err)
 		return
-	}
-	out := sn.Networks
-	if out == nil {
-		out = []model.Network{}
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
 func (c *Controller) listHosts(w http.ResponseWriter, r *http.Request) {
-	sn, err := c.snapshot(r.Context())
-	if err != nil {
+	var out []model.Host
+	if err := c.read(func(s *state) error { out = s.sortedHosts(); return nil }); err != nil {
 		writeError(w, err)
 		return
 	}
-	out := append([]model.Host{}, sn.Hosts...)
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	if err := c.addHostStats(r.Context(), out); err != nil {
+		c.log.Warn("host list without the agents' reports", "err", err)
+	}
 	writeJSON(w, http.StatusOK, out)
 }
 
+// listEndpoints lists endpoints, by network or host when asked, with their
+// agents' reports (read for the hosts concerned only).
 func (c *Controller) listEndpoints(w http.ResponseWriter, r *http.Request) {
-	sn, err := c.snapshot(r.Context())
+	q := r.URL.Query()
+	netFilter, hostFilter := q.Get("network"), q.Get("host")
+	out := []model.EndpointView{}
+	hosts := map[string]bool{}
+	err := c.read(func(s *state) error {
+		var eps []model.Endpoint
+		switch {
+		case netFilter != "":
+			ns, err := s.network(netFilter)
+			if err != nil {
+				return err
+			}
+			eps = s.endpointsOf(ns.Value.ID)
+		case hostFilter != "":
+			eps = s.endpointsOn(hostFilter)
+		default:
+			eps = s.allEndpoints()
+		}
+		for _, ep := range eps {
+			if hostFilter != "" && ep.Host != hostFilter {
+				continue
+			}
+			out = append(out, *s.view(ep))
+			hosts[ep.Host] = true
+		}
+		return nil
+	})
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	q := r.URL.Query()
-	netFilter, hostFilter := q.Get("network"), q.Get("host")
-	var netID string
-	if netFilter != "" {
-		n, err := sn.Network(netFilter)
-		if err != nil {
-			writeError(w, err)
-			return
-		}
-		netID = n.ID
+	statuses, err := c.statusesOf(r.Context(), hosts)
+	if err != nil {
+		c.log.Warn("endpoint list without the agents' reports", "err", err)
 	}
-	out := []model.EndpointView{}
-	for _, ep := range sn.Endpoints {
-		if (netID != "" && ep.NetworkID != netID) || (hostFilter != "" && ep.Host != hostFilter) {
-			continue
+	for i := range out {
+		if st, ok := statuses[out[i].ID]; ok {
+			out[i].Status = &st
 		}
-		out = append(out, *c.view(sn, ep))
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// statusesOf reads the endpoint reports of some hosts (one prefix each,
+// or the whole tree when many are asked for).
+func (c *Controller) statusesOf(ctx context.Context, hosts map[string]bool) (map[string]model.EndpointStatus, error) {
+	out := map[string]model.EndpointStatus{}
+	prefixes := []string{c.st.K.Statuses()}
+	if len(hosts) <= 8 {
+		prefixes = prefixes[:0]
+		for h := range hosts {
+			prefixes = append(prefixes, c.st.K.StatusesOf(h))
+		}
+	}
+	for _, p := range prefixes {
+		pairs, _, err := c.st.B.List(ctx, p, store.Query{})
+		if err != nil {
+			return out, c.unavailable(err)
+		}
+		for _, kv := range pairs {
+			var st model.EndpointStatus
+			if store.Decode(kv, &st) == nil && st.EndpointID != "" {
+				out[st.EndpointID] = st
+			}
+		}
+	}
+	return out, nil
 }
 
 func (c *Controller) getEndpoint(w http.ResponseWriter, r *http.Request) {

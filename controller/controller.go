@@ -2,18 +2,14 @@ package controller
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"reflect"
 	"sync"
 	"time"
 
-	"github.com/hashicorp/consul/api"
+	"github.com/ovsnet/ovsnet/internal/store"
 	"github.com/ovsnet/ovsnet/internal/version"
-	"github.com/ovsnet/ovsnet/model"
 )
 
 // Version of ovsnet (see internal/version).
@@ -21,39 +17,68 @@ var Version = version.Version
 
 // Config configures a controller replica.
 type Config struct {
-	// ConsulAddr is Consul's HTTP address (host:port).
+	// ConsulAddr is Consul's HTTP address (host:port or unix:///path);
+	// ignored when Backend is set.
 	ConsulAddr string
+	// Backend, when set, is the store to use instead of Consul (tests).
+	Backend store.Backend
 	// Prefix roots ovsnet's keys in Consul.
 	Prefix string
 	// ID names this replica in the leader lock; defaults to host name + pid.
 	ID string
+	// URL is where other replicas reach this one's API (they forward
+	// requests to the leader): http://host:port or unix:/path.
+	URL string
 	// ReadyTimeout bounds how long a connect waits for the agent.
 	ReadyTimeout time.Duration
 	// Token, when set, is required (as a bearer token) for every write.
 	Token  string
 	Logger *slog.Logger
+	// Resync is how often the leader re-reads the whole intent from
+	// Consul to catch changes made behind its back (default 5 minutes).
+	Resync time.Duration
 }
 
-// Controller is one replica of the control plane.
+// Controller is one replica of the control plane. Every replica serves the
+// API; the leader (elected with a Consul lock) holds the intent in memory
+// and is its only writer, and the others forward requests to it. A
+// change is planned against the in-memory state and committed in one
+// Consul transaction fenced by the leader's session, so its cost is what
+// it touches, whatever the cluster's size.
 type Controller struct {
-	store        *Store
-	client       *api.Client
-	watch        *watcher
+	st           *store.Store
 	log          *slog.Logger
-	id           string
+	id, url      string
 	readyTimeout time.Duration
 	token        string
+	resync       time.Duration
 
-	kickCh chan struct{}
+	// writeMu serialises writers: plan, commit, apply.
+	writeMu sync.Mutex
+	// mu guards everything below; writers hold it only to apply.
+	mu sync.RWMutex
+	// state is the intent while leading; kept (stale) after losing the
+	// lead so reads still work while Consul is away.
+	state   *state
+	stale   bool
+	session string
+	// leader is the lock holder as last seen; leaderCh is closed and
+	// replaced when it changes.
+	leader   store.Leader
+	leaderCh chan struct{}
+	// changed is closed and replaced whenever state changes (UI events).
+	changed chan struct{}
+	// dirty says the state may differ from Consul (a commit with an
+	// unknown outcome): re-read before the next write. Guarded by writeMu.
+	dirty bool
+	// lastErr is the last Consul failure (nil while healthy).
+	lastErr error
 
-	mu        sync.Mutex
-	session   string // leader session while this replica leads
-	published map[string]model.HostState
-	netLocks  map[string]*sync.Mutex
-	createMu  sync.Mutex
+	proxies *proxyCache
+	metrics *httpMetrics
 }
 
-// New connects a replica to Consul (lazily: nothing is read yet).
+// New returns a replica (nothing is read until Run).
 func New(cfg Config) (*Controller, error) {
 	if cfg.ConsulAddr == "" {
 		cfg.ConsulAddr = "127.0.0.1:8500"
@@ -64,6 +89,9 @@ func New(cfg Config) (*Controller, error) {
 	if cfg.ReadyTimeout == 0 {
 		cfg.ReadyTimeout = 20 * time.Second
 	}
+	if cfg.Resync == 0 {
+		cfg.Resync = 5 * time.Minute
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -71,262 +99,78 @@ func New(cfg Config) (*Controller, error) {
 		h, _ := os.Hostname()
 		cfg.ID = fmt.Sprintf("%s-%d", h, os.Getpid())
 	}
-	ccfg := api.DefaultConfig()
-	ccfg.Address = cfg.ConsulAddr
-	client, err := api.NewClient(ccfg)
-	if err != nil {
-		return nil, fmt.Errorf("consul client: %w", err)
+	b := cfg.Backend
+	if b == nil {
+		cb, err := store.NewConsul(cfg.ConsulAddr, nil)
+		if err != nil {
+			return nil, err
+		}
+		b = cb
 	}
-	store := NewStore(client, cfg.ConsulAddr, cfg.Prefix)
-	return &Controller{
-		store: store, client: client, watch: newWatcher(store, cfg.Logger), log: cfg.Logger,
-		id: cfg.ID, readyTimeout: cfg.ReadyTimeout, token: cfg.Token,
-		kickCh: make(chan struct{}, 1), published: map[string]model.HostState{}, netLocks: map[string]*sync.Mutex{},
-	}, nil
+	c := &Controller{
+		st: store.New(countingBackend{b}, cfg.Prefix), log: cfg.Logger, id: cfg.ID, url: cfg.URL,
+		readyTimeout: cfg.ReadyTimeout, token: cfg.Token, resync: cfg.Resync,
+		leaderCh: make(chan struct{}), changed: make(chan struct{}), proxies: newProxyCache(),
+	}
+	c.metrics = newHTTPMetrics(c)
+	return c, nil
 }
 
-// Run follows the cluster, takes part in leader election and, while
-// leading, publishes each host's compiled state. It returns when ctx ends.
+// Run takes part in leader election and, while leading, keeps the intent
+// in memory. It returns when ctx ends.
 func (c *Controller) Run(ctx context.Context) {
 	var wg sync.WaitGroup
-	wg.Add(3)
-	go func() { defer wg.Done(); c.watch.run(ctx) }()
+	wg.Add(2)
+	go func() { defer wg.Done(); c.followLeader(ctx) }()
 	go func() { defer wg.Done(); c.runElection(ctx) }()
-	go func() { defer wg.Done(); c.runPublisher(ctx) }()
 	wg.Wait()
 }
 
-// kick asks the publisher to publish now rather than on the next change.
-func (c *Controller) kick() {
-	select {
-	case c.kickCh <- struct{}{}:
-	default:
-	}
-}
-
-// IsLeader says whether this replica currently publishes.
+// IsLeader says whether this replica currently leads.
 func (c *Controller) IsLeader() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	return c.session != ""
 }
 
-func (c *Controller) leaderSession() string {
+// notifyLocked tells event streams the state changed; mu must be held.
+func (c *Controller) notifyLocked() {
+	close(c.changed)
+	c.changed = make(chan struct{})
+}
+
+// healthy is nil while Consul answers, else the last failure.
+func (c *Controller) healthy() error {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.lastErr
+}
+
+func (c *Controller) setHealth(err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.session
+	c.lastErr = err
 }
 
-// runElection competes for the leader lock for as long as ctx lives. The
-// lock's session has a TTL, so a dead leader's lock is released within
-// about twice the TTL and another replica takes over.
-func (c *Controller) runElection(ctx context.Context) {
-	backoff := 200 * time.Millisecond
-	for ctx.Err() == nil {
-		err := c.leadOnce(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		if err != nil {
-			c.log.Warn("leader election", "err", err)
-		}
-		select {
-		case <-time.After(backoff):
-		case <-ctx.Done():
-			return
-		}
-		backoff = min(backoff*2, 3*time.Second)
+// unavailable wraps a store failure as ErrUnavailable, naming Consul.
+func (c *Controller) unavailable(err error) error {
+	if err == nil || isAPIError(err) {
+		return err
 	}
+	if store.IsUnavailable(err) {
+		consulErrors.Inc()
+		return &apiError{kind: ErrUnavailable, msg: err.Error()}
+	}
+	return err
 }
 
-func (c *Controller) leadOnce(ctx context.Context) error {
-	sessions := c.client.Session()
-	sid, _, err := sessions.Create(&api.SessionEntry{
-		Name: "ovsnet-controller " + c.id, TTL: "10s", Behavior: api.SessionBehaviorRelease, LockDelay: time.Second,
-	}, (&api.WriteOptions{}).WithContext(ctx))
-	if err != nil {
-		return fmt.Errorf("create session: %w", err)
+// read runs f on the state under the read lock: the leader's, or the last
+// one known while no leader answers (Consul away).
+func (c *Controller) read(f func(s *state) error) error {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.state == nil {
+		return errorf(ErrUnavailable, "this replica holds no state yet (no leader elected; is Consul at %s reachable?)", c.st.B.Addr())
 	}
-	done := make(chan struct{})
-	defer close(done)
-	go func() { _ = sessions.RenewPeriodic("10s", sid, nil, done) }()
-	defer func() { _, _ = sessions.Destroy(sid, nil) }()
-
-	lock, err := c.client.LockOpts(&api.LockOptions{Key: c.store.LeaderKey(), Value: []byte(c.id), Session: sid, MonitorRetries: 3,
-		// Short waits, so a standby notices shutdown quickly.
-		LockWaitTime: 2 * time.Second})
-	if err != nil {
-		return fmt.Errorf("lock: %w", err)
-	}
-	lost, err := lock.Lock(ctx.Done())
-	if err != nil {
-		return fmt.Errorf("acquire leader lock: %w", err)
-	}
-	if lost == nil {
-		return nil // ctx ended while waiting
-	}
-	c.log.Info("leading: publishing compiled host state", "replica", c.id)
-	c.mu.Lock()
-	c.session = sid
-	c.published = map[string]model.HostState{}
-	c.mu.Unlock()
-	c.kick()
-	select {
-	case <-lost:
-		c.log.Warn("lost leadership")
-	case <-ctx.Done():
-	}
-	c.mu.Lock()
-	c.session = ""
-	c.mu.Unlock()
-	_ = lock.Unlock()
-	return nil
-}
-
-// runPublisher compiles and publishes host state whenever the cluster
-// changes, when kicked, and every 30 s as anti-entropy.
-func (c *Controller) runPublisher(ctx context.Context) {
-	tick := time.NewTicker(30 * time.Second)
-	defer tick.Stop()
-	for {
-		_, changed := c.watch.latest()
-		fresh := false
-		select {
-		case <-ctx.Done():
-			return
-		case <-changed:
-		case <-c.kickCh:
-			fresh = true
-		case <-tick.C:
-			fresh = true
-		}
-		if !c.IsLeader() {
-			continue
-		}
-		sn, _ := c.watch.latest()
-		if fresh {
-			if s, err := c.store.Load(ctx, 0); err == nil {
-				c.watch.set(s)
-				sn = s
-			}
-		}
-		if sn == nil {
-			continue
-		}
-		if err := c.publish(ctx, sn); err != nil && ctx.Err() == nil {
-			c.log.Warn("publishing host state failed", "err", err)
-		}
-		c.expireReservations(ctx, sn)
-	}
-}
-
-// publish writes each host's compiled state where it changed, in
-// transactions fenced by the leader session: a replica that lost the lock
-// cannot overwrite its successor's output.
-func (c *Controller) publish(ctx context.Context, sn *Snapshot) error {
-	sid := c.leaderSession()
-	if sid == "" {
-		return nil
-	}
-	c.mu.Lock()
-	if len(c.published) == 0 {
-		c.mu.Unlock()
-		if err := c.loadPublished(ctx); err != nil {
-			return err
-		}
-		c.mu.Lock()
-	}
-	hosts := map[string]bool{}
-	for _, h := range sn.Hosts {
-		hosts[h.Name] = true
-	}
-	for _, ep := range sn.Endpoints {
-		hosts[ep.Host] = true
-	}
-	for _, n := range sn.Networks {
-		if n.Host != "" {
-			hosts[n.Host] = true
-		}
-	}
-	var changed []model.HostState
-	for h := range hosts {
-		st := model.Compile(h, sn.Networks, sn.Endpoints, sn.Hosts)
-		prev, ok := c.published[h]
-		st.Generation = prev.Generation
-		if ok && reflect.DeepEqual(normalize(prev), normalize(st)) {
-			continue
-		}
-		st.Generation = max(prev.Generation+1, sn.Index)
-		changed = append(changed, st)
-	}
-	c.mu.Unlock()
-	for start := 0; start < len(changed); start += maxTxnOps - 1 {
-		batch := changed[start:min(start+maxTxnOps-1, len(changed))]
-		var ops txnOps
-		ops.checkSession(c.store.LeaderKey(), sid)
-		for _, st := range batch {
-			if err := ops.set(c.store.CompiledKey(st.Host), st); err != nil {
-				return err
-			}
-		}
-		if _, err := c.store.commit(ctx, ops); err != nil {
-			return fmt.Errorf("publish: %w", err)
-		}
-		c.mu.Lock()
-		for _, st := range batch {
-			c.published[st.Host] = st
-		}
-		c.mu.Unlock()
-		for _, st := range batch {
-			c.log.Debug("published host state", "host", st.Host, "generation", st.Generation,
-				"networks", len(st.Networks), "endpoints", len(st.Endpoints))
-		}
-	}
-	return nil
-}
-
-// normalize makes two states comparable: JSON round trip erases the
-// differences between nil and empty and between time zones.
-func normalize(st model.HostState) model.HostState {
-	st.Generation = 0
-	b, _ := json.Marshal(st)
-	var out model.HostState
-	_ = json.Unmarshal(b, &out)
-	return out
-}
-
-// loadPublished reads what a previous leader published, so that taking over
-// does not rewrite every host's state.
-func (c *Controller) loadPublished(ctx context.Context) error {
-	pairs, _, err := c.store.kv.List(c.store.prefix+"/compiled/", (&api.QueryOptions{}).WithContext(ctx))
-	if err != nil {
-		return c.store.unavailable(err)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, p := range pairs {
-		var st model.HostState
-		if json.Unmarshal(p.Value, &st) == nil {
-			c.published[st.Host] = st
-		}
-	}
-	if len(c.published) == 0 {
-		c.published[""] = model.HostState{} // loaded: nothing was published yet
-	}
-	return nil
-}
-
-// snapshot reads the cluster state for an API read: fresh from Consul, or
-// the last known state when Consul is away (reads keep working; writes fail).
-func (c *Controller) snapshot(ctx context.Context) (*Snapshot, error) {
-	sn, err := c.store.Load(ctx, 0)
-	if err == nil {
-		return sn, nil
-	}
-	if errors.Is(err, ErrUnavailable) {
-		if last, _ := c.watch.latest(); last != nil {
-			return last, nil
-		}
-	}
-	return nil, err
+	return f(c.state)
 }

@@ -4,81 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
-	"github.com/hashicorp/consul/api"
-
+	"github.com/ovsnet/ovsnet/internal/store"
 	"github.com/ovsnet/ovsnet/model"
-	"github.com/ovsnet/ovsnet/test/lab"
 )
 
 // These tests run the controller against a real Consul server; no agents
 // run, so endpoints are created through the Docker path (which does not
 // wait for an agent) on a registered host record.
-
-type env struct {
-	t      *testing.T
-	consul *lab.Consul
-	ctls   []*Controller
-	srvs   []*httptest.Server
-	prefix string
-}
-
-func newEnv(t *testing.T, replicas int, token string) *env {
-	l := lab.New(t, lab.Options{})
-	e := &env{t: t, consul: l.StartConsul(), prefix: "ctltest-" + l.Prefix}
-	for i := 0; i < replicas; i++ {
-		c, err := New(Config{ConsulAddr: e.consul.Addr, Prefix: e.prefix, ID: fmt.Sprintf("r%d", i), Token: token,
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), ReadyTimeout: 2 * time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { c.Run(ctx); close(done) }()
-		srv := httptest.NewServer(c.Handler())
-		t.Cleanup(func() { srv.Close(); cancel(); <-done })
-		e.ctls = append(e.ctls, c)
-		e.srvs = append(e.srvs, srv)
-	}
-	// A registered host, as an agent would write it.
-	cl, _ := api.NewClient(&api.Config{Address: e.consul.Addr})
-	b, _ := json.Marshal(model.Host{Name: "h1"})
-	if _, err := cl.KV().Put(&api.KVPair{Key: e.prefix + "/cluster/hosts/h1", Value: b}, nil); err != nil {
-		t.Fatal(err)
-	}
-	return e
-}
-
-func (e *env) do(method, path, body string, headers ...string) (int, string) {
-	e.t.Helper()
-	return e.doOn(0, method, path, body, headers...)
-}
-
-func (e *env) doOn(replica int, method, path, body string, headers ...string) (int, string) {
-	e.t.Helper()
-	req, err := http.NewRequest(method, e.srvs[replica].URL+path, strings.NewReader(body))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
 
 func TestCreateNetworkValidation(t *testing.T) {
 	e := newEnv(t, 1, "")
@@ -305,24 +241,36 @@ func TestTokenGuardsWrites(t *testing.T) {
 	}
 }
 
-func TestPublishesCompiledState(t *testing.T) {
+// Every replica answers; the leader writes: a write sent to another replica
+// is forwarded, and its records are where the layout says.
+func TestOneLeaderAndForwarding(t *testing.T) {
 	e := newEnv(t, 2, "")
-	e.do("POST", "/networks/create", `{"Name":"n","Driver":"overlay"}`)
-	e.do("POST", "/networks/n/connect", dockerConnect("a", ""))
-	cl, _ := api.NewClient(&api.Config{Address: e.consul.Addr})
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		kv, _, err := cl.KV().Get(e.prefix+"/compiled/h1", nil)
-		if err == nil && kv != nil {
-			var st model.HostState
-			if json.Unmarshal(kv.Value, &st) == nil && len(st.Endpoints) == 1 && len(st.Networks) == 1 {
-				break
-			}
+	leader := e.waitLeader()
+	other := 0
+	if e.ctls[0] == leader {
+		other = 1
+	}
+	if code, body := e.doOn(other, "POST", "/networks/create", `{"Name":"n","Driver":"overlay"}`); code != 201 {
+		t.Fatalf("create through the standby: %d %s", code, body)
+	}
+	code, body := e.doOn(other, "POST", "/networks/n/connect", dockerConnect("a", ""))
+	var ep model.EndpointView
+	if code != 200 || json.Unmarshal([]byte(body), &ep) != nil {
+		t.Fatalf("connect through the standby: %d %s", code, body)
+	}
+	if code, body := e.doOn(other, "GET", "/networks/n", ""); code != 200 || !strings.Contains(body, ep.ID) {
+		t.Fatalf("the standby reads what the leader wrote: %d %s", code, body)
+	}
+	ctx := context.Background()
+	for _, key := range []string{e.st.K.Network(ep.NetworkID), e.st.K.Endpoint(ep.NetworkID, ep.ID),
+		e.st.K.Placement("h1", ep.NetworkID, ep.ID), e.st.K.IPAM(ep.NetworkID, ep.IPv4.Addr()), e.st.K.Attach(ep.NetworkID, ep.ContainerID)} {
+		if p, _, err := e.b.Get(ctx, key, store.Query{}); err != nil || p == nil {
+			t.Errorf("missing %s: %v", key, err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("h1's compiled state never showed the endpoint: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
+	}
+	var got model.Endpoint
+	if found, err := e.st.GetRecord(ctx, e.st.K.Endpoint(ep.NetworkID, ep.ID), &got); !found || err != nil || got.TunnelIP.String() != "192.0.2.1" {
+		t.Errorf("endpoint record %+v (%v): want the host's tunnel address in it", got, err)
 	}
 	leaders := 0
 	for _, c := range e.ctls {

@@ -1,19 +1,19 @@
 package controller
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"time"
-
-	"github.com/gorilla/mux"
 
 	"github.com/ovsnet/ovsnet/model"
 )
 
 // The web UI follows the cluster live: /ovsnet/v1/events is a stream of
 // server-sent events, one "topology" event with the whole picture at once
-// and again after every change the controller's watcher sees.
+// and again after every change.
 // /ovsnet/v1/topology is the same picture for one GET.
 
 const eventsRoute = "/ovsnet/v1/events"
@@ -25,15 +25,10 @@ const (
 	eventStreamLife  = 10 * time.Minute
 	eventKeepalive   = 15 * time.Second
 	eventMinInterval = 200 * time.Millisecond // changes within this coalesce
+	eventPoll        = 2 * time.Second        // agents' reports are read this often
 	eventRetryMillis = 2000
 )
 
-func init() {
-	routeRegistrars = append(routeRegistrars, func(c *Controller, root, o *mux.Router) {
-		o.HandleFunc("/topology", c.topologyHandler).Methods(http.MethodGet)
-		o.HandleFunc("/events", c.eventsHandler).Methods(http.MethodGet)
-	})
-}
 
 // Topology is everything the UI draws: networks, hosts and endpoints with
 // their agents' reports, at one Consul index.
@@ -50,7 +45,7 @@ type Topology struct {
 func (c *Controller) topologyOf(sn *Snapshot) Topology {
 	t := Topology{Index: sn.Index, Leader: c.IsLeader(), Version: Version, Consul: "ok",
 		Networks: sn.Networks, Hosts: sn.Hosts, Endpoints: []model.EndpointView{}}
-	if err := c.watch.healthy(); err != nil {
+	if err := c.healthy(); err != nil {
 		t.Consul = err.Error()
 	}
 	if t.Networks == nil {
@@ -60,23 +55,33 @@ func (c *Controller) topologyOf(sn *Snapshot) Topology {
 		t.Hosts = []model.Host{}
 	}
 	for _, ep := range sn.Endpoints {
-		t.Endpoints = append(t.Endpoints, *c.view(sn, ep))
+		t.Endpoints = append(t.Endpoints, *sn.view(ep))
 	}
 	return t
 }
 
+// topology builds the UI's picture: the intent with agents' reports.
+func (c *Controller) topology(ctx context.Context) (Topology, error) {
+	sn, err := c.snapshot(ctx, viewStatuses|viewHostStats)
+	if err != nil && sn == nil {
+		return Topology{}, err
+	}
+	return c.topologyOf(sn), nil
+}
+
 func (c *Controller) topologyHandler(w http.ResponseWriter, r *http.Request) {
-	sn, err := c.snapshot(r.Context())
+	t, err := c.topology(r.Context())
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, c.topologyOf(sn))
+	writeJSON(w, http.StatusOK, t)
 }
 
-// eventsHandler streams the topology: once at once (as soon as the
-// watcher has read the cluster), then after every change, with at most one
-// event per eventMinInterval and a comment line as keepalive.
+// eventsHandler streams the topology: at once, then after every change of
+// the intent and, for agents' reports (which nothing watches), at most
+// every eventPoll when they changed; at most one event per
+// eventMinInterval, and a comment line as keepalive.
 func (c *Controller) eventsHandler(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", "text/event-stream")
@@ -94,23 +99,31 @@ func (c *Controller) eventsHandler(w http.ResponseWriter, r *http.Request) {
 	defer end.Stop()
 	keepalive := time.NewTicker(eventKeepalive)
 	defer keepalive.Stop()
-	var sent uint64
-	first := true
+	poll := time.NewTicker(eventPoll)
+	defer poll.Stop()
+	var last []byte
+	var seq uint64
 	for {
-		sn, changed := c.watch.latest()
-		if sn != nil && (first || sn.Index != sent) {
-			b, err := json.Marshal(c.topologyOf(sn))
+		c.mu.RLock()
+		changed := c.changed
+		c.mu.RUnlock()
+		t, err := c.topology(r.Context())
+		if err == nil {
+			b, err := json.Marshal(t)
 			if err != nil {
 				c.log.Error("event stream: encode topology", "err", err)
 				return
 			}
-			if _, err := fmt.Fprintf(w, "event: topology\nid: %d\ndata: %s\n\n", sn.Index, b); err != nil {
-				return
+			if !bytes.Equal(b, last) {
+				seq++
+				if _, err := fmt.Fprintf(w, "event: topology\nid: %d\ndata: %s\n\n", seq, b); err != nil {
+					return
+				}
+				if err := rc.Flush(); err != nil {
+					return
+				}
+				last = b
 			}
-			if err := rc.Flush(); err != nil {
-				return
-			}
-			sent, first = sn.Index, false
 		}
 		select {
 		case <-r.Context().Done():
@@ -124,13 +137,15 @@ func (c *Controller) eventsHandler(w http.ResponseWriter, r *http.Request) {
 			if err := rc.Flush(); err != nil {
 				return
 			}
+			continue
 		case <-changed:
-			// Coalesce bursts (a connect changes several keys).
-			select {
-			case <-time.After(eventMinInterval):
-			case <-r.Context().Done():
-				return
-			}
+		case <-poll.C:
+		}
+		// Coalesce bursts (a connect changes several records).
+		select {
+		case <-time.After(eventMinInterval):
+		case <-r.Context().Done():
+			return
 		}
 	}
 }

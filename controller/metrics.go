@@ -9,9 +9,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/ovsnet/ovsnet/model"
 )
 
 // Process-wide counters: a controller process runs one replica, and the
@@ -20,6 +18,19 @@ var (
 	consulErrors = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "ovsnet_controller_consul_errors_total",
 		Help: "Consul requests that failed (Consul unreachable or erroring).",
+	})
+	consulBytes = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ovsnet_controller_consul_bytes_total",
+		Help: "Bytes of keys and values written to and read from Consul, by direction.",
+	}, []string{"direction"})
+	consulRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ovsnet_controller_consul_requests_total",
+		Help: "Requests to Consul, by kind (get, list, txn, session).",
+	}, []string{"kind"})
+	consulTxnBytes = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "ovsnet_controller_consul_txn_bytes",
+		Help:    "Size of each transaction the leader commits (keys and values).",
+		Buckets: prometheus.ExponentialBuckets(256, 2, 12),
 	})
 	traces = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ovsnet_controller_traces_total",
@@ -32,13 +43,6 @@ var (
 	})
 )
 
-func init() {
-	routeRegistrars = append(routeRegistrars, func(c *Controller, root, o *mux.Router) {
-		m := newHTTPMetrics(c)
-		root.Use(m.middleware)
-		root.Handle("/metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})).Methods(http.MethodGet)
-	})
-}
 
 // httpMetrics is one Handler's registry: request counts and durations by
 // route template (never by raw path: ids would explode the label space),
@@ -64,7 +68,7 @@ func newHTTPMetrics(c *Controller) *httpMetrics {
 		}, []string{"route"}),
 		log: c.log,
 	}
-	m.reg.MustRegister(m.requests, m.duration, consulErrors, traces, traceDuration, &stateCollector{c: c},
+	m.reg.MustRegister(m.requests, m.duration, consulErrors, consulBytes, consulRequests, consulTxnBytes, traces, traceDuration, &stateCollector{c: c},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -122,16 +126,16 @@ func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter 
 type stateCollector struct{ c *Controller }
 
 var (
-	descLeader    = prometheus.NewDesc("ovsnet_controller_leader", "1 while this replica leads (compiles and publishes host state).", nil, nil)
-	descConsulUp  = prometheus.NewDesc("ovsnet_controller_consul_up", "1 when the last read of the cluster state from Consul succeeded.", nil, nil)
+	descLeader    = prometheus.NewDesc("ovsnet_controller_leader", "1 while this replica leads (holds the intent and writes it).", nil, nil)
+	descConsulUp  = prometheus.NewDesc("ovsnet_controller_consul_up", "1 while the last request to Consul succeeded.", nil, nil)
 	descNetworks  = prometheus.NewDesc("ovsnet_controller_networks", "Networks defined.", nil, nil)
-	descEndpoints = prometheus.NewDesc("ovsnet_controller_endpoints", "Endpoints, by what their agent reports (ready, error, pending).", []string{"state"}, nil)
+	descEndpoints = prometheus.NewDesc("ovsnet_controller_endpoints", "Endpoints defined.", nil, nil)
 	descHosts     = prometheus.NewDesc("ovsnet_controller_hosts", "Registered hosts, by liveness.", []string{"state"}, nil)
-	descHostFlows = prometheus.NewDesc("ovsnet_controller_host_flows", "OpenFlow flows each host's agent reports holding.", []string{"host"}, nil)
+	descSkipped   = prometheus.NewDesc("ovsnet_controller_skipped_records", "Records under ovsnet's prefix in Consul that could not be read and are ignored.", nil, nil)
 )
 
 func (s *stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descLeader, descConsulUp, descNetworks, descEndpoints, descHosts, descHostFlows} {
+	for _, d := range []*prometheus.Desc{descLeader, descConsulUp, descNetworks, descEndpoints, descHosts, descSkipped} {
 		ch <- d
 	}
 }
@@ -141,39 +145,24 @@ func (s *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}
 	gauge(descLeader, boolValue(s.c.IsLeader()))
-	gauge(descConsulUp, boolValue(s.c.watch.healthy() == nil))
-	sn, _ := s.c.watch.latest()
-	if sn == nil {
-		return
-	}
-	gauge(descNetworks, float64(len(sn.Networks)))
-	states := map[string]int{string(model.EndpointReady): 0, string(model.EndpointError): 0, "pending": 0}
-	for _, ep := range sn.Endpoints {
-		st, ok := sn.Statuses[ep.ID]
-		if !ok || st.State == "" {
-			states["pending"]++
-		} else {
-			states[string(st.State)]++
+	gauge(descConsulUp, boolValue(s.c.healthy() == nil))
+	// Only the leader's own state: scraping never reads Consul.
+	_ = s.c.read(func(st *state) error {
+		gauge(descNetworks, float64(len(st.networks)))
+		gauge(descEndpoints, float64(len(st.eps)))
+		alive, down := 0, 0
+		for _, h := range st.hosts {
+			if h.Alive {
+				alive++
+			} else {
+				down++
+			}
 		}
-	}
-	for state, n := range states {
-		gauge(descEndpoints, float64(n), state)
-	}
-	alive, down := 0, 0
-	for _, h := range sn.Hosts {
-		if h.Alive {
-			alive++
-		} else {
-			down++
-		}
-		total := 0
-		for _, n := range h.Flows {
-			total += n
-		}
-		gauge(descHostFlows, float64(total), h.Name)
-	}
-	gauge(descHosts, float64(alive), "alive")
-	gauge(descHosts, float64(down), "down")
+		gauge(descHosts, float64(alive), "alive")
+		gauge(descHosts, float64(down), "down")
+		gauge(descSkipped, float64(len(st.skipped)))
+		return nil
+	})
 }
 
 func boolValue(b bool) float64 {

@@ -4,11 +4,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"maps"
 	"net/netip"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/ovsnet/ovsnet/internal/store"
 	"github.com/ovsnet/ovsnet/model"
 )
 
@@ -20,10 +22,6 @@ func newID() string {
 	}
 	return hex.EncodeToString(b[:])
 }
-
-// retries bounds optimistic-concurrency loops: a conflict means another
-// writer won a race, so the next attempt sees its result.
-const retries = 8
 
 // networkFromRequest turns a Docker create request into a network record,
 // validating everything that does not depend on other networks.
@@ -64,6 +62,10 @@ func networkFromRequest(req model.NetworkCreateRequest) (model.Network, error) {
 				return n, errorf(ErrInvalid, "option %s: %q is not a number", k, v)
 			}
 			n.MTU = mtu
+		default:
+			if strings.HasPrefix(k, "ovsnet.") {
+				return n, errorf(ErrInvalid, "unknown option %s: ovsnet's network options are %s (and %s); auxiliary addresses go in the IPAM configuration (--aux-address)", k, model.OptHost, model.OptMTU)
+			}
 		}
 		n.Options[k] = v
 	}
@@ -127,7 +129,7 @@ func applyIPAMConfig(n *model.Network, c model.IPAMConfig) error {
 		if err != nil || !subnet.Contains(addr) {
 			return errorf(ErrInvalid, "auxiliary address %s=%s is not an address of %s", name, a, subnet)
 		}
-		n.Options["ovsnet.aux."+name] = addr.String()
+		n.Options[model.OptAuxPrefix+name] = addr.String()
 	}
 	return nil
 }
@@ -139,177 +141,161 @@ func (c *Controller) CreateNetwork(ctx context.Context, req model.NetworkCreateR
 	if err != nil {
 		return nil, err
 	}
+	n.ID, n.Created = newID(), time.Now().UTC()
 	userSubnet := n.Subnet.IsValid()
-	// Creates through this replica run one at a time (they compete for
-	// VNIs and default pools); other replicas are kept apart by the
-	// transaction's guards and retried with jitter.
-	c.createMu.Lock()
-	defer c.createMu.Unlock()
-	for attempt := 0; attempt < allocRetries; attempt++ {
-		if attempt > 0 {
-			backoffJitter(ctx, attempt)
-		}
-		sn, err := c.store.Load(ctx, 0)
+	var created model.Network
+	_, err = c.change(ctx, func(s *state, t *store.Txn) (func(*state, uint64), error) {
+		cand, err := s.planNetwork(n)
 		if err != nil {
 			return nil, err
 		}
-		if _, err := sn.Network(n.Name); err == nil {
-			existing, _ := sn.Network(n.Name)
-			if existing.Name == n.Name {
-				return nil, errorf(ErrConflict, "network with name %s already exists", n.Name)
+		seq := s.catalogSeq + 1
+		networkTxn(c.st, t, cand, userSubnet, seq)
+		created = cand
+		return func(s *state, index uint64) {
+			s.putNetwork(cand, index)
+			if !userSubnet {
+				s.pools[cand.Subnet] = cand.ID
 			}
-		}
-		cand := n
-		cand.ID = newID()
-		cand.Created = time.Now().UTC()
-		cand.VNI = freeVNI(sn)
-		var taken []netip.Prefix
-		for _, o := range sn.Networks {
-			taken = append(taken, o.Subnet)
-		}
-		taken = append(taken, sn.pools...)
-		if !userSubnet {
-			if cand.Subnet, err = model.DefaultSubnet(cand.Driver, taken); err != nil {
-				return nil, errorf(ErrInvalid, "%v", err)
+			for a, holder := range auxAddresses(cand) {
+				s.networks[cand.ID].ipam[a] = store.Holder{Value: holder, Index: index}
 			}
-		} else if cand.Driver == model.DriverBridge {
-			// Bridge subnets meet in the host's kernel: they must not overlap
-			// another bridge network of the same host.
-			for _, o := range sn.Networks {
-				if o.Driver == model.DriverBridge && o.Host == cand.Host && o.Subnet.Overlaps(cand.Subnet) {
-					return nil, errorf(ErrForbidden, "Pool overlaps with other one on this address space: %s overlaps %s of network %s on host %s", cand.Subnet, o.Subnet, o.Name, o.Host)
-				}
-			}
-		}
-		if !cand.Gateway.IsValid() {
-			cand.Gateway = model.FirstHost(cand.Subnet)
-		}
-		if cand.EnableIPv6 {
-			if !cand.Subnet6.IsValid() {
-				cand.Subnet6 = model.DefaultSubnet6(cand.ID)
-			}
-			if !cand.Gateway6.IsValid() {
-				cand.Gateway6 = model.FirstHost(cand.Subnet6)
-			}
-		}
-		cand.Options[model.OptVNI] = strconv.FormatUint(uint64(cand.VNI), 10)
-		if err := cand.Validate(); err != nil {
-			return nil, errorf(ErrInvalid, "%v", err)
-		}
-		for k, v := range cand.Options {
-			if strings.HasPrefix(k, "ovsnet.aux.") {
-				a := netip.MustParseAddr(v)
-				if model.Reserved(cand.Subnet, cand.Gateway, a) || (a.Is6() && model.Reserved(cand.Subnet6, cand.Gateway6, a)) {
-					return nil, errorf(ErrInvalid, "auxiliary address %s is reserved (network, broadcast or gateway)", a)
-				}
-			}
-		}
-
-		var ops txnOps
-		ops.mustNotExist(c.store.netNameKey(cand.Name))
-		ops.mustNotExist(c.store.vniKey(cand.VNI))
-		if !userSubnet {
-			ops.mustNotExist(c.store.poolKey(cand.Subnet))
-			ops.setRaw(c.store.poolKey(cand.Subnet), cand.ID)
-		}
-		if err := ops.set(c.store.networkKey(cand.ID), cand); err != nil {
-			return nil, err
-		}
-		ops.setRaw(c.store.netNameKey(cand.Name), cand.ID)
-		ops.setRaw(c.store.vniKey(cand.VNI), cand.ID)
-		for k, v := range cand.Options {
-			if strings.HasPrefix(k, "ovsnet.aux.") {
-				ops.setRaw(c.store.ipamKey(cand.ID, netip.MustParseAddr(v)), "aux:"+strings.TrimPrefix(k, "ovsnet.aux."))
-			}
-		}
-		_, err = c.store.commit(ctx, ops)
-		switch {
-		case err == nil:
-			c.log.Info("network created", "network", cand.Name, "id", model.ShortID(cand.ID), "driver", cand.Driver,
-				"subnet", cand.Subnet, "vni", cand.VNI)
-			c.kick()
-			return &cand, nil
-		case conflictOn(err, c.store.netNameKey(cand.Name)):
-			return nil, errorf(ErrConflict, "network with name %s already exists", cand.Name)
-		case isConflict(err):
-			continue // lost a race for a VNI or pool; look again
-		default:
-			return nil, err
-		}
+			s.catalogSeq = seq
+		}, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return nil, errorf(ErrConflict, "could not create network %s: too many concurrent changes, try again", n.Name)
+	c.log.Info("network created", "network", created.Name, "id", model.ShortID(created.ID), "driver", created.Driver,
+		"subnet", created.Subnet, "vni", created.VNI)
+	return &created, nil
 }
 
-func freeVNI(sn *Snapshot) uint32 {
-	used := map[uint32]bool{}
-	for _, n := range sn.Networks {
-		used[n.VNI] = true
+// planNetwork completes a requested network against the state: its VNI,
+// its default subnets and gateways, and the checks that need the other
+// networks (unique name, bridge subnets that do not overlap on one host).
+func (s *state) planNetwork(n model.Network) (model.Network, error) {
+	if _, ok := s.byName[n.Name]; ok {
+		return n, errorf(ErrConflict, "network with name %s already exists", n.Name)
 	}
-	v := uint32(model.MinVNI + 1)
-	for used[v] {
-		v++
+	cand := n
+	cand.Options = maps.Clone(n.Options)
+	if cand.Options == nil {
+		cand.Options = map[string]string{}
 	}
-	return v
+	cand.VNI = s.freeVNI()
+	if !cand.Subnet.IsValid() {
+		var err error
+		if cand.Subnet, err = model.DefaultSubnet(cand.Driver, s.takenSubnets()); err != nil {
+			return n, errorf(ErrInvalid, "%v", err)
+		}
+	} else if cand.Driver == model.DriverBridge {
+		// Bridge subnets meet in the host's kernel: they must not overlap
+		// another bridge network of the same host.
+		for _, ns := range s.networks {
+			o := ns.Value
+			if o.Driver == model.DriverBridge && o.Host == cand.Host && o.Subnet.Overlaps(cand.Subnet) {
+				return n, errorf(ErrForbidden, "Pool overlaps with other one on this address space: %s overlaps %s of network %s on host %s", cand.Subnet, o.Subnet, o.Name, o.Host)
+			}
+		}
+	}
+	if !cand.Gateway.IsValid() {
+		cand.Gateway = model.FirstHost(cand.Subnet)
+	}
+	if cand.EnableIPv6 {
+		if !cand.Subnet6.IsValid() {
+			cand.Subnet6 = model.DefaultSubnet6(cand.ID)
+		}
+		if !cand.Gateway6.IsValid() {
+			cand.Gateway6 = model.FirstHost(cand.Subnet6)
+		}
+	}
+	cand.Options[model.OptVNI] = strconv.FormatUint(uint64(cand.VNI), 10)
+	if err := cand.Validate(); err != nil {
+		return n, errorf(ErrInvalid, "%v", err)
+	}
+	for a := range auxAddresses(cand) {
+		if model.Reserved(cand.Subnet, cand.Gateway, a) || (a.Is6() && model.Reserved(cand.Subnet6, cand.Gateway6, a)) {
+			return n, errorf(ErrInvalid, "auxiliary address %s is reserved (network, broadcast or gateway)", a)
+		}
+	}
+	return cand, nil
 }
 
-// RemoveNetwork deletes a network that has no endpoints left. The network
-// record is first marked (a CAS write), so a connect racing with the removal
-// fails its own check-index guard instead of leaving an orphan endpoint.
+// auxAddresses are a network's auxiliary addresses with their holders
+// (checked when the request was read).
+func auxAddresses(n model.Network) map[netip.Addr]string {
+	out := map[netip.Addr]string{}
+	for k, v := range n.Options {
+		if name, ok := strings.CutPrefix(k, model.OptAuxPrefix); ok {
+			if a, err := netip.ParseAddr(v); err == nil {
+				out[a] = store.AuxHolder(name)
+			}
+		}
+	}
+	return out
+}
+
+// networkTxn adds a new network's records and guards to t.
+func networkTxn(st *store.Store, t *store.Txn, n model.Network, userSubnet bool, seq uint64) {
+	k := st.K
+	t.MustNotExist(k.NetName(n.Name))
+	t.MustNotExist(k.VNI(n.VNI))
+	if !userSubnet {
+		t.MustNotExist(k.Pool(n.Subnet))
+		t.PutRaw(k.Pool(n.Subnet), n.ID)
+	}
+	t.CAS(k.Network(n.ID), n, 0)
+	t.PutRaw(k.NetName(n.Name), n.ID)
+	t.PutRaw(k.VNI(n.VNI), n.ID)
+	for a, holder := range auxAddresses(n) {
+		t.PutRaw(k.IPAM(n.ID, a), holder)
+	}
+	if n.Scope == model.ScopeLocal {
+		t.PutRaw(k.Owner(n.Host, n.ID), "")
+	}
+	st.CatalogPut(t, store.CatalogEvent{Seq: seq, NetworkID: n.ID})
+}
+
+// RemoveNetwork deletes a network that has no endpoints left, with
+// everything it holds, in one transaction.
 func (c *Controller) RemoveNetwork(ctx context.Context, ref string) error {
-	for attempt := 0; attempt < retries; attempt++ {
-		sn, err := c.store.Load(ctx, 0)
+	var removed model.Network
+	_, err := c.change(ctx, func(s *state, t *store.Txn) (func(*state, uint64), error) {
+		ns, err := s.network(ref)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		n, err := sn.Network(ref)
-		if err != nil {
-			return err
+		n := ns.Value
+		if eps := s.endpointsOf(n.ID); len(eps) > 0 {
+			return nil, activeEndpointsError(&n, eps)
 		}
-		if eps := sn.EndpointsOf(n.ID); len(eps) > 0 {
-			return activeEndpointsError(n, eps)
+		k := c.st.K
+		seq := s.catalogSeq + 1
+		t.DeleteCAS(k.Network(n.ID), ns.Index)
+		t.Delete(k.NetName(n.Name))
+		t.Delete(k.VNI(n.VNI))
+		if s.pools[n.Subnet] == n.ID {
+			t.Delete(k.Pool(n.Subnet))
 		}
-		marked := *n
-		marked.Removing = true
-		var mark txnOps
-		if err := mark.cas(c.store.networkKey(n.ID), marked, sn.netIndex[n.ID]); err != nil {
-			return err
+		t.DeleteTree(k.IPAMOf(n.ID))
+		t.DeleteTree(k.AttachOf(n.ID))
+		t.DeleteTree(k.NetworkEndpoints(n.ID))
+		if n.Scope == model.ScopeLocal {
+			t.Delete(k.Owner(n.Host, n.ID))
 		}
-		_, err = c.store.commit(ctx, mark)
-		if isConflict(err) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		after, err := c.store.Load(ctx, 0)
-		if err != nil {
-			return err
-		}
-		idx := after.netIndex[n.ID]
-		if eps := after.EndpointsOf(n.ID); len(eps) > 0 {
-			var unmark txnOps
-			_ = unmark.cas(c.store.networkKey(n.ID), n, idx)
-			_, _ = c.store.commit(ctx, unmark)
-			return activeEndpointsError(n, eps)
-		}
-		var ops txnOps
-		ops.deleteCAS(c.store.networkKey(n.ID), idx)
-		ops.del(c.store.netNameKey(n.Name))
-		ops.del(c.store.vniKey(n.VNI))
-		ops.del(c.store.poolKey(n.Subnet))
-		ops.deleteTree(c.store.ipamPrefix(n.ID))
-		ops.deleteTree(c.store.attachPrefix(n.ID))
-		if _, err := c.store.commit(ctx, ops); err != nil {
-			if isConflict(err) {
-				continue
-			}
-			return err
-		}
-		c.log.Info("network removed", "network", n.Name, "id", model.ShortID(n.ID))
-		c.kick()
-		return nil
+		c.st.CatalogPut(t, store.CatalogEvent{Seq: seq, NetworkID: n.ID, Removed: true})
+		removed = n
+		return func(s *state, _ uint64) {
+			s.removeNetwork(n.ID)
+			s.catalogSeq = seq
+		}, nil
+	})
+	if err != nil {
+		return err
 	}
-	return errorf(ErrConflict, "could not remove network %s: too many concurrent changes, try again", ref)
+	c.log.Info("network removed", "network", removed.Name, "id", model.ShortID(removed.ID))
+	return nil
 }
 
 func activeEndpointsError(n *model.Network, eps []model.Endpoint) error {

@@ -7,8 +7,8 @@ import (
 	"net/http"
 	"path"
 	"sort"
+	"sync"
 
-	"github.com/gorilla/mux"
 )
 
 // The OpenAPI document of the controller's API, served at
@@ -22,17 +22,17 @@ import (
 //go:embed openapi/*.json
 var openapiFiles embed.FS
 
-func init() {
-	routeRegistrars = append(routeRegistrars, func(c *Controller, root, o *mux.Router) {
-		doc, err := openapiDocument()
-		if err != nil {
-			panic(err) // the embedded files are checked by the tests
-		}
-		o.HandleFunc("/openapi.json", func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "application/json")
-			_, _ = w.Write(doc)
-		}).Methods(http.MethodGet)
-	})
+
+var openapiDoc = sync.OnceValues(openapiDocument)
+
+func serveOpenAPI(w http.ResponseWriter, r *http.Request) {
+	doc, err := openapiDoc()
+	if err != nil {
+		writeError(w, err) // the embedded files are checked by the tests
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(doc)
 }
 
 // openapiDocument merges the embedded parts into one document.

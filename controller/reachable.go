@@ -2,68 +2,72 @@ package controller
 
 import (
 	"context"
-	"encoding/json"
+	"fmt"
 	"net/http"
+	"sort"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
 
+	"github.com/ovsnet/ovsnet/internal/store"
 	"github.com/ovsnet/ovsnet/model"
 )
 
 // An endpoint is ready when its own host has plumbed it; it is reachable
 // from everywhere when, in addition, every other host holding endpoints of
-// its network has applied the state the controller published to it (which
-// names the new endpoint): until then a reply from such a host may find no
-// flow back. Hosts report the generation they applied in their records.
+// its network has applied the network's records up to the commit that
+// created it: until then a reply from such a host may find no flow back.
+// Hosts report, per network, the Consul index they have applied.
 
-func init() {
-	routeRegistrars = append(routeRegistrars, func(c *Controller, root, o *mux.Router) {
-		o.HandleFunc("/endpoints/{id}/reachable", c.reachableHandler).Methods(http.MethodGet)
-	})
-}
-
-// peersOf lists the other hosts with endpoints on ep's network.
-func peersOf(sn *Snapshot, ep model.Endpoint) map[string]bool {
-	peers := map[string]bool{}
-	for _, o := range sn.EndpointsOf(ep.NetworkID) {
-		if o.Host != ep.Host {
-			peers[o.Host] = true
-		}
-	}
-	return peers
-}
-
-// waitReachable waits until every peer host of ep has applied its
-// published state. Peers that are down are not waited for.
-func (c *Controller) waitReachable(ctx context.Context, ep model.Endpoint) error {
-	sn, _ := c.watch.latest()
-	if sn == nil {
-		return errNoSnapshot
-	}
-	targets := map[string]uint64{}
-	for h := range peersOf(sn, ep) {
-		kv, _, err := c.store.kv.Get(c.store.CompiledKey(h), nil)
-		if err != nil {
-			return c.store.unavailable(err)
-		}
-		if kv == nil {
-			continue
-		}
-		var st model.HostState
-		if json.Unmarshal(kv.Value, &st) == nil {
-			targets[h] = st.Generation
-		}
-	}
-	return c.watch.waitFor(ctx, func(sn *Snapshot) bool {
-		for h, gen := range targets {
-			host, ok := sn.Host(h)
-			if ok && host.Alive && host.Generation < gen {
-				return false
+// waitReachable waits until every live peer host of ep's network has
+// applied the network's state at index (the commit that created ep), each
+// followed with a blocking read of its one applied key.
+func (c *Controller) waitReachable(ctx context.Context, ep model.Endpoint, index uint64) error {
+	var peers []string
+	if err := c.read(func(s *state) error {
+		for _, h := range s.peerHosts(ep.NetworkID, ep.Host) {
+			if s.hosts[h].Alive {
+				peers = append(peers, h)
 			}
 		}
-		return true
-	})
+		return nil
+	}); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var late []string
+	for _, h := range peers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			wctx, done := context.WithCancel(ctx)
+			defer done()
+			ok := false
+			store.Watch{Key: c.st.K.Applied(h, ep.NetworkID)}.Run(wctx, c.st.B, func(pairs []store.Pair, _ uint64) {
+				var a store.Applied
+				if len(pairs) == 1 && store.Decode(pairs[0], &a) == nil && a.Index >= index {
+					ok = true
+					done()
+				}
+			})
+			if !ok {
+				mu.Lock()
+				late = append(late, h)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(late) > 0 {
+		sort.Strings(late)
+		return fmt.Errorf("not yet applied on %s", strings.Join(late, ", "))
+	}
+	return nil
 }
 
 func (c *Controller) reachableHandler(w http.ResponseWriter, r *http.Request) {
@@ -81,9 +85,16 @@ func (c *Controller) reachableHandler(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	var index uint64
+	_ = c.read(func(s *state) error {
+		if rec := s.eps[v.ID]; rec != nil {
+			index = rec.Index
+		}
+		return nil
+	})
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
-	if err := c.waitReachable(ctx, v.Endpoint); err != nil {
+	if err := c.waitReachable(ctx, v.Endpoint, index); err != nil {
 		writeError(w, errorf(ErrTimeout, "endpoint %s is not yet reachable from every host of its network (waited %s)", model.ShortID(v.ID), timeout))
 		return
 	}

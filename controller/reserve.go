@@ -2,15 +2,13 @@ package controller
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/netip"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
 
+	"github.com/ovsnet/ovsnet/internal/store"
 	"github.com/ovsnet/ovsnet/model"
 )
 
@@ -18,26 +16,12 @@ import (
 // address (RequestAddress) before it creates the endpoint, so the agent's
 // IPAM driver reserves one here, centrally, and the endpoint created next
 // takes the reservation over. A reservation is an ipam key whose value is
-// "reserved:<host>:<unix time>"; reservations no endpoint took within
-// reservationGrace are released by the leader.
-
-const reservationPrefix = "reserved:"
+// "reserved:<host>:<unix time>" (store.ReservedHolder); reservations no
+// endpoint took within reservationGrace are released by the leader.
 
 // reservationGrace is how long an unclaimed reservation lives: Docker
 // creates the endpoint within seconds of reserving its address.
 const reservationGrace = 10 * time.Minute
-
-func init() {
-	routeRegistrars = append(routeRegistrars, func(c *Controller, root, o *mux.Router) {
-		o.HandleFunc("/networks/{id}/addresses", c.write(c.reserveHandler)).Methods(http.MethodPost)
-		o.HandleFunc("/networks/{id}/addresses/{addr}", c.write(c.releaseHandler)).Methods(http.MethodDelete)
-		o.HandleFunc("/pools/next", c.nextPoolHandler).Methods(http.MethodGet)
-	})
-}
-
-func reservationValue(host string) string {
-	return fmt.Sprintf("%s%s:%d", reservationPrefix, host, time.Now().Unix())
-}
 
 // Reserve takes an address on a network for a Docker endpoint to come.
 func (c *Controller) Reserve(ctx context.Context, ref string, req model.ReserveRequest) (netip.Prefix, error) {
@@ -51,113 +35,98 @@ func (c *Controller) Reserve(ctx context.Context, ref string, req model.ReserveR
 			return netip.Prefix{}, errorf(ErrInvalid, "invalid address %q", req.Address)
 		}
 	}
-	unlock := c.lockNetwork(ref)
-	defer unlock()
-	for attempt := 0; attempt < allocRetries; attempt++ {
-		if attempt > 0 {
-			backoffJitter(ctx, attempt)
-		}
-		sn, err := c.store.Load(ctx, 0)
+	holder := store.ReservedHolder(req.Host, time.Now())
+	var out netip.Prefix
+	_, err := c.change(ctx, func(s *state, t *store.Txn) (func(*state, uint64), error) {
+		ns, err := s.network(ref)
 		if err != nil {
-			return netip.Prefix{}, err
+			return nil, err
 		}
-		n, err := sn.Network(ref)
-		if err != nil {
-			return netip.Prefix{}, err
-		}
-		if n.Removing {
-			return netip.Prefix{}, errorf(ErrForbidden, "network %s is being removed", n.Name)
-		}
-		used := sn.used[n.ID]
+		n := ns.Value
 		subnet, bits := n.Subnet, n.Subnet.Bits()
 		a := preferred
 		switch {
 		case a.IsValid():
-			if err := model.CheckPreferred(n, a); err != nil {
-				return netip.Prefix{}, errorf(ErrInvalid, "%v", err)
+			if err := model.CheckPreferred(&n, a); err != nil {
+				return nil, errorf(ErrInvalid, "%v", err)
 			}
-			if used[a] {
-				return netip.Prefix{}, errorf(ErrConflict, "Address already in use: %s is taken on network %s", a, n.Name)
+			if _, taken := ns.ipam[a]; taken {
+				return nil, errorf(ErrConflict, "Address already in use: %s is taken on network %s", a, n.Name)
 			}
 			if a.Is6() {
 				bits = n.Subnet6.Bits()
 			}
 		case req.IPv6:
 			if !n.EnableIPv6 {
-				return netip.Prefix{}, errorf(ErrInvalid, "network %s has no IPv6", n.Name)
+				return nil, errorf(ErrInvalid, "network %s has no IPv6", n.Name)
 			}
 			subnet, bits = n.Subnet6, n.Subnet6.Bits()
-			if a, err = model.AllocateLowest(subnet, netip.Prefix{}, n.Gateway6, used); err != nil {
-				return netip.Prefix{}, errorf(ErrConflict, "network %s: %v", n.Name, err)
+			if a, err = model.AllocateLowest(subnet, netip.Prefix{}, n.Gateway6, ns.used()); err != nil {
+				return nil, errorf(ErrConflict, "network %s: %v", n.Name, err)
 			}
 		default:
-			if a, err = model.AllocateLowest(subnet, n.IPRange, n.Gateway, used); err != nil {
-				return netip.Prefix{}, errorf(ErrConflict, "network %s: %v", n.Name, err)
+			if a, err = model.AllocateLowest(subnet, n.IPRange, n.Gateway, ns.used()); err != nil {
+				return nil, errorf(ErrConflict, "network %s: %v", n.Name, err)
 			}
 		}
-		var ops txnOps
-		ops.checkIndex(c.store.networkKey(n.ID), sn.netIndex[n.ID])
-		ops.mustNotExist(c.store.ipamKey(n.ID, a))
-		ops.setRaw(c.store.ipamKey(n.ID, a), reservationValue(req.Host))
-		_, err = c.store.commit(ctx, ops)
-		switch {
-		case err == nil:
-			return netip.PrefixFrom(a, bits), nil
-		case preferred.IsValid() && conflictOn(err, c.store.ipamKey(n.ID, a)):
-			return netip.Prefix{}, errorf(ErrConflict, "Address already in use: %s is taken on network %s", a, n.Name)
-		case isConflict(err):
-			continue
-		default:
-			return netip.Prefix{}, err
-		}
-	}
-	return netip.Prefix{}, errorf(ErrConflict, "could not reserve an address: too many concurrent changes, try again")
+		t.CheckIndex(c.st.K.Network(n.ID), ns.Index)
+		t.MustNotExist(c.st.K.IPAM(n.ID, a))
+		t.PutRaw(c.st.K.IPAM(n.ID, a), holder)
+		out = netip.PrefixFrom(a, bits)
+		return func(s *state, index uint64) {
+			if ns := s.networks[n.ID]; ns != nil {
+				ns.ipam[a] = store.Holder{Value: holder, Index: index}
+			}
+		}, nil
+	})
+	return out, err
 }
 
 // Release frees a reservation no endpoint has taken. Releasing an address an
 // endpoint holds, or one that is free, changes nothing and succeeds
 // (Docker releases addresses after deleting their endpoints).
 func (c *Controller) Release(ctx context.Context, ref string, addr netip.Addr) error {
-	sn, err := c.store.Load(ctx, 0)
-	if err != nil {
-		return err
-	}
-	n, err := sn.Network(ref)
-	if err != nil {
-		return err
-	}
-	key := c.store.ipamKey(n.ID, addr)
-	kv, _, err := c.store.kv.Get(key, nil)
-	if err != nil {
-		return c.store.unavailable(err)
-	}
-	if kv == nil || !strings.HasPrefix(string(kv.Value), reservationPrefix) {
-		return nil
-	}
-	var ops txnOps
-	ops.deleteCAS(key, kv.ModifyIndex)
-	if _, err := c.store.commit(ctx, ops); err != nil && !isConflict(err) {
-		return err
-	}
-	return nil
+	_, err := c.change(ctx, func(s *state, t *store.Txn) (func(*state, uint64), error) {
+		ns, err := s.network(ref)
+		if err != nil {
+			return nil, err
+		}
+		h, ok := ns.ipam[addr]
+		if _, _, reserved := store.ParseReservation(h.Value); !ok || !reserved {
+			return nil, nil
+		}
+		netID := ns.Value.ID
+		t.DeleteCAS(c.st.K.IPAM(netID, addr), h.Index)
+		return func(s *state, _ uint64) {
+			if ns := s.networks[netID]; ns != nil {
+				delete(ns.ipam, addr)
+			}
+		}, nil
+	})
+	return err
 }
 
-// expireReservations releases reservations older than reservationGrace;
-// the leader runs it with every publish.
-func (c *Controller) expireReservations(ctx context.Context, sn *Snapshot) {
-	for key, v := range sn.reservations {
-		parts := strings.Split(strings.TrimPrefix(v.value, reservationPrefix), ":")
-		if len(parts) != 2 {
-			continue
+// expireReservations releases reservations older than reservationGrace.
+func (c *Controller) expireReservations(ctx context.Context) {
+	type stale struct {
+		netID string
+		addr  netip.Addr
+		host  string
+	}
+	var old []stale
+	_ = c.read(func(s *state) error {
+		for id, ns := range s.networks {
+			for a, h := range ns.ipam {
+				if host, at, ok := store.ParseReservation(h.Value); ok && time.Since(at) >= reservationGrace {
+					old = append(old, stale{id, a, host})
+				}
+			}
 		}
-		ts, err := strconv.ParseInt(parts[1], 10, 64)
-		if err != nil || time.Since(time.Unix(ts, 0)) < reservationGrace {
-			continue
-		}
-		var ops txnOps
-		ops.deleteCAS(key, v.index)
-		if _, err := c.store.commit(ctx, ops); err == nil {
-			c.log.Info("released an unclaimed address reservation", "key", key, "host", parts[0])
+		return nil
+	})
+	for _, r := range old {
+		if err := c.Release(ctx, r.netID, r.addr); err == nil {
+			c.log.Info("released an unclaimed address reservation", "network", model.ShortID(r.netID), "address", r.addr, "host", r.host)
 		}
 	}
 }
@@ -191,19 +160,15 @@ func (c *Controller) releaseHandler(w http.ResponseWriter, r *http.Request) {
 
 // NextPool says which default subnet a new network of a driver would get.
 func (c *Controller) NextPool(ctx context.Context, driver model.Driver) (netip.Prefix, error) {
-	sn, err := c.snapshot(ctx)
-	if err != nil {
-		return netip.Prefix{}, err
-	}
-	var taken []netip.Prefix
-	for _, n := range sn.Networks {
-		taken = append(taken, n.Subnet)
-	}
-	p, err := model.DefaultSubnet(driver, append(taken, sn.pools...))
-	if err != nil {
-		return netip.Prefix{}, errorf(ErrConflict, "%v", err)
-	}
-	return p, nil
+	var p netip.Prefix
+	err := c.read(func(s *state) error {
+		var err error
+		if p, err = model.DefaultSubnet(driver, s.takenSubnets()); err != nil {
+			return errorf(ErrConflict, "%v", err)
+		}
+		return nil
+	})
+	return p, err
 }
 
 func (c *Controller) nextPoolHandler(w http.ResponseWriter, r *http.Request) {

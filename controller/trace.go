@@ -7,19 +7,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gorilla/mux"
-
 	"github.com/ovsnet/ovsnet/flows"
 	"github.com/ovsnet/ovsnet/model"
 )
 
-func init() {
-	routeRegistrars = append(routeRegistrars, func(c *Controller, root, o *mux.Router) {
-		// A trace makes hosts run commands and writes to Consul: it is a
-		// write, guarded by the token like the others.
-		o.HandleFunc("/traces", c.write(c.traceHandler)).Methods(http.MethodPost)
-	})
-}
 
 func (c *Controller) traceHandler(w http.ResponseWriter, r *http.Request) {
 	var req model.TraceRequest
@@ -45,7 +36,7 @@ func (c *Controller) Trace(ctx context.Context, req model.TraceRequest) (*model.
 	if strings.TrimSpace(req.Source) == "" || strings.TrimSpace(req.Destination) == "" {
 		return nil, errorf(ErrInvalid, "a trace needs a source and a destination endpoint (container@network or endpoint id)")
 	}
-	sn, err := c.snapshot(ctx)
+	sn, err := c.snapshot(ctx, viewStatuses)
 	if err != nil {
 		return nil, err
 	}

@@ -6,8 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/hashicorp/consul/api"
-
+	"github.com/ovsnet/ovsnet/internal/store"
 	"github.com/ovsnet/ovsnet/model"
 )
 
@@ -20,8 +19,7 @@ import (
 //	trace/requests/<host>/<id>   model.TraceSpec, written by the controller
 //	trace/results/<host>/<id>    model.HostTrace, written by the agent
 //
-// The keys live outside cluster/, so traces never wake the watchers of the
-// cluster state.
+// (store.Keys spells them.)
 
 // traceHostTimeout bounds the wait for one host's answer. ofproto/trace
 // takes milliseconds; an agent that has not answered in this long is down
@@ -29,36 +27,24 @@ import (
 // (A variable for tests.)
 var traceHostTimeout = 10 * time.Second
 
-// TraceRequestPrefix is where requests for host's agent are written.
-func TraceRequestPrefix(prefix, host string) string { return prefix + "/trace/requests/" + host + "/" }
-
-// TraceResultPrefix is where host's agent writes its answers.
-func TraceResultPrefix(prefix, host string) string { return prefix + "/trace/results/" + host + "/" }
-
 // hostTrace has host's agent trace flow and returns its answer.
 func (c *Controller) hostTrace(ctx context.Context, host, flow string) (model.HostTrace, error) {
 	spec := model.TraceSpec{ID: newID()[:16], Flow: flow, Created: time.Now().UTC()}
-	reqKey := TraceRequestPrefix(c.store.prefix, host) + spec.ID
-	resKey := TraceResultPrefix(c.store.prefix, host) + spec.ID
-	b, err := json.Marshal(spec)
-	if err != nil {
-		return model.HostTrace{}, fmt.Errorf("encode trace request: %w", err)
-	}
-	kv := c.client.KV()
-	if _, err := kv.Put(&api.KVPair{Key: reqKey, Value: b}, (&api.WriteOptions{}).WithContext(ctx)); err != nil {
+	reqKey := c.st.K.TraceRequest(host, spec.ID)
+	resKey := c.st.K.TraceResult(host, spec.ID)
+	if err := c.st.Put(ctx, reqKey, spec); err != nil {
 		if ctx.Err() != nil {
 			return model.HostTrace{}, ctx.Err()
 		}
-		return model.HostTrace{}, c.store.unavailable(err)
+		return model.HostTrace{}, c.unavailable(err)
 	}
 	defer func() {
 		// Whatever happened, leave nothing behind (a late answer is
 		// removed by the agent's own clean-up of old results).
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		wo := (&api.WriteOptions{}).WithContext(cctx)
-		_, _ = kv.Delete(reqKey, wo)
-		_, _ = kv.Delete(resKey, wo)
+		_ = c.st.Delete(cctx, reqKey)
+		_ = c.st.Delete(cctx, resKey)
 	}()
 
 	deadline := time.Now().Add(traceHostTimeout)
@@ -68,12 +54,12 @@ func (c *Controller) hostTrace(ctx context.Context, host, flow string) (model.Ho
 		if wait <= 0 {
 			return model.HostTrace{}, errorf(ErrTimeout, "the ovsnet agent on host %s did not answer the trace within %s (is it running, with -trace enabled?)", host, traceHostTimeout)
 		}
-		pair, meta, err := kv.Get(resKey, (&api.QueryOptions{WaitIndex: index, WaitTime: wait}).WithContext(ctx))
+		pair, lastIndex, err := c.st.B.Get(ctx, resKey, store.Query{WaitIndex: index, WaitTime: wait})
 		if err != nil {
 			if ctx.Err() != nil {
 				return model.HostTrace{}, ctx.Err()
 			}
-			return model.HostTrace{}, c.store.unavailable(err)
+			return model.HostTrace{}, c.unavailable(err)
 		}
 		if pair != nil {
 			var res model.HostTrace
@@ -85,10 +71,10 @@ func (c *Controller) hostTrace(ctx context.Context, host, flow string) (model.Ho
 			}
 			return res, nil
 		}
-		if meta.LastIndex < index {
+		if lastIndex < index {
 			index = 0 // Consul's index went backwards: start over
 		} else {
-			index = meta.LastIndex
+			index = lastIndex
 		}
 	}
 }

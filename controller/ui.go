@@ -3,26 +3,23 @@ package controller
 import (
 	"net/http"
 
-	"github.com/gorilla/mux"
-
 	"github.com/ovsnet/ovsnet/web"
 )
 
 // The web UI: one page at / (the pages inside it are client-side routes,
 // #/networks, #/topology, ...) and its assets under /ui/.
-func init() {
-	routeRegistrars = append(routeRegistrars, func(c *Controller, root, o *mux.Router) {
-		index := web.Index()
-		root.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-			uiHeaders(w)
-			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			_, _ = w.Write(index)
-		}).Methods(http.MethodGet, http.MethodHead)
-		assets := http.StripPrefix("/ui/", http.FileServerFS(web.Assets()))
-		root.PathPrefix("/ui/").Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			uiHeaders(w)
-			assets.ServeHTTP(w, r)
-		})).Methods(http.MethodGet, http.MethodHead)
+
+func serveUIIndex(w http.ResponseWriter, r *http.Request) {
+	uiHeaders(w)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = w.Write(web.Index())
+}
+
+func uiAssets() http.Handler {
+	assets := http.StripPrefix("/ui/", http.FileServerFS(web.Assets()))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		uiHeaders(w)
+		assets.ServeHTTP(w, r)
 	})
 }
 

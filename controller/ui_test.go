@@ -12,9 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/consul/api"
-
 	"github.com/ovsnet/ovsnet/flows"
+	"github.com/ovsnet/ovsnet/internal/store"
 	"github.com/ovsnet/ovsnet/model"
 )
 
@@ -92,19 +91,8 @@ func TestEventsStreamTopology(t *testing.T) {
 func TestTraceThroughConsul(t *testing.T) {
 	e := newEnv(t, 1, "secret")
 	auth := []string{"Authorization", "Bearer secret"}
-	cl, _ := api.NewClient(&api.Config{Address: e.consul.Addr})
-	kv := cl.KV()
-	// Two live hosts: records held by sessions, as agents hold them.
-	for i, name := range []string{"h1", "h2"} {
-		sid, _, err := cl.Session().Create(&api.SessionEntry{TTL: "30s", Behavior: api.SessionBehaviorRelease}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := json.Marshal(model.Host{Name: name, TunnelIP: mustAddr("192.0.2." + string(rune('1'+i)))})
-		if ok, _, err := kv.Acquire(&api.KVPair{Key: e.prefix + "/cluster/hosts/" + name, Value: b, Session: sid}, nil); err != nil || !ok {
-			t.Fatalf("register %s: %v", name, err)
-		}
-	}
+	// Two live hosts (h1 is registered by the env).
+	e.registerHost("h2", "192.0.2.2")
 	e.do("POST", "/networks/create", `{"Name":"n","Driver":"overlay","IPAM":{"Config":[{"Subnet":"10.0.0.0/24"}]}}`, auth...)
 	ids := map[string]string{}
 	for _, ct := range []struct{ name, host string }{{"a", "h1"}, {"b", "h2"}} {
@@ -115,10 +103,7 @@ func TestTraceThroughConsul(t *testing.T) {
 		var v model.EndpointView
 		_ = json.Unmarshal([]byte(body), &v)
 		ids[ct.name] = v.ID
-		st, _ := json.Marshal(model.EndpointStatus{EndpointID: v.ID, Host: ct.host, State: model.EndpointReady, OFPort: 10, Port: v.PortName()})
-		if _, err := kv.Put(&api.KVPair{Key: e.prefix + "/cluster/status/" + ct.host + "/" + v.ID, Value: st}, nil); err != nil {
-			t.Fatal(err)
-		}
+		e.report(ct.host, v.ID, model.EndpointReady, "")
 	}
 
 	// Without the token: refused, like every write.
@@ -140,7 +125,7 @@ func TestTraceThroughConsul(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			fakeTraceAgent(ctx, kv, e.prefix, host, string(out), func(flow string) {
+			fakeTraceAgent(ctx, e.st, host, string(out), func(flow string) {
 				mu.Lock()
 				asked[host] = flow
 				mu.Unlock()
@@ -167,7 +152,7 @@ func TestTraceThroughConsul(t *testing.T) {
 	if !strings.HasPrefix(second, "in_port=1,tun_id=0x1001,tun_src=192.0.2.1,tun_dst=192.0.2.2,icmp,") {
 		t.Errorf("h2 traced %s", second)
 	}
-	if pairs, _, _ := kv.List(e.prefix+"/trace/", nil); len(pairs) != 0 {
+	if pairs, _, _ := e.b.List(context.Background(), e.prefix+"/trace/", store.Query{}); len(pairs) != 0 {
 		t.Errorf("the trace left %d keys behind", len(pairs))
 	}
 
@@ -197,7 +182,7 @@ func TestTraceThroughConsul(t *testing.T) {
 	if d := time.Since(start); d > 6*time.Second {
 		t.Errorf("the unanswered trace took %s", d)
 	}
-	if pairs, _, _ := kv.List(e.prefix+"/trace/", nil); len(pairs) != 0 {
+	if pairs, _, _ := e.b.List(context.Background(), e.prefix+"/trace/", store.Query{}); len(pairs) != 0 {
 		t.Errorf("the unanswered trace left %d keys behind", len(pairs))
 	}
 
@@ -210,27 +195,22 @@ func TestTraceThroughConsul(t *testing.T) {
 }
 
 // fakeTraceAgent answers host's trace requests with a recorded output.
-func fakeTraceAgent(ctx context.Context, kv *api.KV, prefix, host, output string, seen func(flow string)) {
-	var index uint64
-	for ctx.Err() == nil {
-		pairs, meta, err := kv.List(TraceRequestPrefix(prefix, host), (&api.QueryOptions{WaitIndex: index, WaitTime: 2 * time.Second}).WithContext(ctx))
-		if err != nil {
-			return
-		}
-		index = meta.LastIndex
+func fakeTraceAgent(ctx context.Context, st *store.Store, host, output string, seen func(flow string)) {
+	store.Watch{Prefix: st.K.TraceRequests(host), WaitTime: 2 * time.Second}.Run(ctx, st.B, func(pairs []store.Pair, _ uint64) {
 		for _, p := range pairs {
 			var spec model.TraceSpec
-			if json.Unmarshal(p.Value, &spec) != nil {
+			if store.Decode(p, &spec) != nil {
 				continue
 			}
 			seen(spec.Flow)
 			steps, dp := flows.ParseTrace(output, "br-int")
-			b, _ := json.Marshal(model.HostTrace{ID: spec.ID, Host: host, Flow: spec.Flow, Steps: steps, DatapathActions: dp,
-				Output: output, Finished: time.Now().UTC()})
-			_, _ = kv.Put(&api.KVPair{Key: TraceResultPrefix(prefix, host) + spec.ID, Value: b}, nil)
-			_, _, _ = kv.DeleteCAS(p, nil)
+			_ = st.Put(ctx, st.K.TraceResult(host, spec.ID), model.HostTrace{ID: spec.ID, Host: host, Flow: spec.Flow, Steps: steps,
+				DatapathActions: dp, Output: output, Finished: time.Now().UTC()})
+			var t store.Txn
+			t.DeleteCAS(p.Key, p.ModifyIndex)
+			_, _ = st.Commit(ctx, &t)
 		}
-	}
+	})
 }
 
 // The UI is served at / with its assets, under a strict content policy.

@@ -2,47 +2,26 @@ package controller
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 
 	"github.com/gorilla/mux"
 
+	"github.com/ovsnet/ovsnet/internal/store"
 	"github.com/ovsnet/ovsnet/model"
 )
-
-func init() {
-	routeRegistrars = append(routeRegistrars, func(c *Controller, root, o *mux.Router) {
-		o.HandleFunc("/endpoints/{id}", c.write(c.updateEndpointHandler)).Methods(http.MethodPatch)
-	})
-}
 
 // UpdateEndpoint applies u to an endpoint in one guarded transaction; a
 // changed container id moves the endpoint's attach key with it.
 func (c *Controller) UpdateEndpoint(ctx context.Context, id string, u model.EndpointUpdate) (*model.EndpointView, error) {
-	for attempt := 0; attempt < allocRetries; attempt++ {
-		if attempt > 0 {
-			backoffJitter(ctx, attempt)
-		}
-		kv, _, err := c.store.kv.Get(c.store.endpointKey(id), nil)
-		if err != nil {
-			return nil, c.store.unavailable(err)
-		}
-		if kv == nil {
+	var view *model.EndpointView
+	_, err := c.change(ctx, func(s *state, t *store.Txn) (func(*state, uint64), error) {
+		rec := s.eps[id]
+		if rec == nil {
 			return nil, errorf(ErrNotFound, "endpoint %s not found", id)
 		}
-		var ep model.Endpoint
-		if err := json.Unmarshal(kv.Value, &ep); err != nil {
-			return nil, err
-		}
-		sn, err := c.store.Load(ctx, 0)
-		if err != nil {
-			return nil, err
-		}
-		n, err := sn.Network(ep.NetworkID)
-		if err != nil {
-			return nil, err
-		}
-		old := ep
+		ns := s.networks[rec.Value.NetworkID]
+		n := ns.Value
+		old, ep := rec.Value, rec.Value
 		if u.ContainerID != nil {
 			ep.ContainerID = *u.ContainerID
 		}
@@ -61,32 +40,67 @@ func (c *Controller) UpdateEndpoint(ctx context.Context, id string, u model.Endp
 		if !model.IsID(ep.ContainerID) {
 			return nil, errorf(ErrInvalid, "invalid container id %q", ep.ContainerID)
 		}
-		if err := ep.Validate(n); err != nil {
+		if err := ep.Validate(&n); err != nil {
 			return nil, errorf(ErrInvalid, "%v", err)
 		}
-		var ops txnOps
-		if err := ops.cas(c.store.endpointKey(id), ep, kv.ModifyIndex); err != nil {
-			return nil, err
+		k := c.st.K
+		t.CAS(k.Endpoint(n.ID, id), ep, rec.Index)
+		moved := ep.ContainerID != old.ContainerID
+		if moved {
+			if _, taken := ns.attach[ep.ContainerID]; taken {
+				return nil, errorf(ErrForbidden, "container %s already has an endpoint on network %s", ep.ContainerName, n.Name)
+			}
+			if h, ok := ns.attach[old.ContainerID]; ok && h.Value == id {
+				t.DeleteCAS(k.Attach(n.ID, old.ContainerID), h.Index)
+			}
+			t.MustNotExist(k.Attach(n.ID, ep.ContainerID))
+			t.PutRaw(k.Attach(n.ID, ep.ContainerID), id)
 		}
-		if ep.ContainerID != old.ContainerID {
-			ops.del(c.store.attachKey(n.ID, old.ContainerID))
-			ops.mustNotExist(c.store.attachKey(n.ID, ep.ContainerID))
-			ops.setRaw(c.store.attachKey(n.ID, ep.ContainerID), ep.ID)
-		}
-		_, err = c.store.commit(ctx, ops)
-		switch {
-		case err == nil:
-			c.kick()
-			return c.view(sn, ep), nil
-		case conflictOn(err, c.store.attachKey(n.ID, ep.ContainerID)):
-			return nil, errorf(ErrForbidden, "container %s already has an endpoint on network %s", ep.ContainerName, n.Name)
-		case isConflict(err):
-			continue
-		default:
-			return nil, err
-		}
+		view = s.view(ep)
+		return func(s *state, index uint64) {
+			s.putEndpoint(ep, index)
+			if ns := s.networks[n.ID]; ns != nil && moved {
+				delete(ns.attach, old.ContainerID)
+				ns.attach[ep.ContainerID] = store.Holder{Value: id, Index: index}
+			}
+		}, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return nil, errorf(ErrConflict, "could not update endpoint %s: too many concurrent changes", id)
+	return view, nil
+}
+
+// retunnel rewrites the endpoints of a host whose tunnel address changed,
+// so that its peers follow; a change proportional to that host.
+func (c *Controller) retunnel(ctx context.Context, h model.Host) error {
+	for {
+		var batch []model.Endpoint
+		_, err := c.change(ctx, func(s *state, t *store.Txn) (func(*state, uint64), error) {
+			batch = batch[:0]
+			for _, ep := range s.endpointsOn(h.Name) {
+				if ep.TunnelIP == h.TunnelIP {
+					continue
+				}
+				if t.Len() >= store.MaxTxnOps-2 {
+					break
+				}
+				ep.TunnelIP = h.TunnelIP
+				t.CAS(c.st.K.Endpoint(ep.NetworkID, ep.ID), ep, s.eps[ep.ID].Index)
+				batch = append(batch, ep)
+			}
+			eps := append([]model.Endpoint(nil), batch...)
+			return func(s *state, index uint64) {
+				for _, ep := range eps {
+					s.putEndpoint(ep, index)
+				}
+			}, nil
+		})
+		if err != nil || len(batch) == 0 {
+			return err
+		}
+		c.log.Info("endpoints follow their host's new tunnel address", "host", h.Name, "tunnel_ip", h.TunnelIP, "endpoints", len(batch))
+	}
 }
 
 func (c *Controller) updateEndpointHandler(w http.ResponseWriter, r *http.Request) {

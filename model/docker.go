@@ -12,6 +12,9 @@ const (
 	OptHost = "ovsnet.host"
 	// OptMTU is Docker's standard MTU option.
 	OptMTU = "com.docker.network.driver.mtu"
+	// OptAuxPrefix starts the options that hold a network's auxiliary
+	// addresses (Docker's --aux-address NAME=ADDR): ovsnet.aux.NAME.
+	OptAuxPrefix = "ovsnet.aux."
 	// OptVNI is what Docker's overlay driver reports its VXLAN id under.
 	OptVNI = "com.docker.network.driver.overlay.vxlanid_list"
 	// Endpoint driver options for containers that are plain network

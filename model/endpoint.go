@@ -17,9 +17,12 @@ type Endpoint struct {
 	ID        string `json:"id"`
 	NetworkID string `json:"networkId"`
 	// Host is where the container runs; its agent plumbs the endpoint.
-	Host          string `json:"host"`
-	ContainerID   string `json:"containerId"`
-	ContainerName string `json:"containerName"`
+	Host string `json:"host"`
+	// TunnelIP is Host's underlay address, copied from its host record so
+	// that peers build their tunnels from the endpoint alone.
+	TunnelIP      netip.Addr `json:"tunnelIP,omitzero"`
+	ContainerID   string     `json:"containerId"`
+	ContainerName string     `json:"containerName"`
 	// Netns is the path of the container's network namespace on Host. Empty
 	// for endpoints that Docker plumbs itself (the agent's plugin hands Docker
 	// the interface and Docker moves it).

@@ -55,9 +55,6 @@ type Network struct {
 	// minus the VXLAN overhead (50 bytes).
 	MTU int `json:"mtu,omitempty"`
 
-	// Removing is set while the network is being removed: connects fail.
-	Removing bool `json:"removing,omitempty"`
-
 	Labels  map[string]string `json:"labels,omitempty"`
 	Options map[string]string `json:"options,omitempty"`
 	Created time.Time         `json:"created"`
