@@ -29,7 +29,6 @@ const (
 	eventRetryMillis = 2000
 )
 
-
 // Topology is everything the UI draws: networks, hosts and endpoints with
 // their agents' reports, at one Consul index.
 type Topology struct {

@@ -188,7 +188,10 @@ func (c *Controller) followLeader(ctx context.Context) {
 // traffic, so this watch is quiet.
 func (c *Controller) watchHosts(ctx context.Context) {
 	store.Watch{Prefix: c.st.K.Hosts(),
-		OnError:   func(err error) { c.log.Warn("watching hosts failed; keeping the last known", "err", err); c.setHealth(err) },
+		OnError: func(err error) {
+			c.log.Warn("watching hosts failed; keeping the last known", "err", err)
+			c.setHealth(err)
+		},
 		OnRecover: func() { c.setHealth(nil) },
 	}.Run(ctx, c.st.B, func(pairs []store.Pair, _ uint64) {
 		hosts := map[string]model.Host{}

@@ -9,7 +9,6 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-
 )
 
 // Process-wide counters: a controller process runs one replica, and the
@@ -42,7 +41,6 @@ var (
 		Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 20},
 	})
 )
-
 
 // httpMetrics is one Handler's registry: request counts and durations by
 // route template (never by raw path: ids would explode the label space),

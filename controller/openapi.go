@@ -8,7 +8,6 @@ import (
 	"path"
 	"sort"
 	"sync"
-
 )
 
 // The OpenAPI document of the controller's API, served at
@@ -21,7 +20,6 @@ import (
 //
 //go:embed openapi/*.json
 var openapiFiles embed.FS
-
 
 var openapiDoc = sync.OnceValues(openapiDocument)
 

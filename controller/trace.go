@@ -11,7 +11,6 @@ import (
 	"github.com/ovsnet/ovsnet/model"
 )
 
-
 func (c *Controller) traceHandler(w http.ResponseWriter, r *http.Request) {
 	var req model.TraceRequest
 	if err := decode(r, &req); err != nil {
