@@ -11,52 +11,99 @@ import (
 // OFPorts maps OVS port names to their OpenFlow port numbers.
 type OFPorts map[string]int
 
-// Build compiles the complete flow table of st's host. Ports missing from
-// ofports (not yet created) get no flows; the next reconcile adds them.
+// Build compiles the complete flow table of st's host: the pipeline, and
+// the flows of every network, tunnel peer and endpoint (see the per-owner
+// functions below, which the agent uses to recompute only what a change
+// touches). Ports missing from ofports (not yet created) get no flows; the
+// next reconcile adds them.
 func Build(st model.HostState, cfg Config, ofports OFPorts) []Flow {
-	b := &builder{st: st, cfg: cfg, ofports: ofports, nets: map[string]*model.Network{}}
-	b.pipeline()
+	out := PipelineFlows(cfg)
+	nets := map[string]*model.Network{}
 	for i := range st.Networks {
 		n := &st.Networks[i]
-		b.nets[n.ID] = n
-		b.network(n)
-		b.dnsNetwork(n)
+		nets[n.ID] = n
+		out = append(out, NetworkFlows(st.Host, n, cfg, ofports)...)
 	}
 	peers := map[string]netip.Addr{}
 	for _, h := range st.Hosts {
 		if h.Name != st.Host && h.TunnelIP.Is4() {
 			peers[h.Name] = h.TunnelIP
-			b.peer(h.TunnelIP)
+			out = append(out, PeerFlows(h.TunnelIP, cfg)...)
 		}
 	}
 	for i := range st.Endpoints {
 		ep := &st.Endpoints[i]
-		n := b.nets[ep.NetworkID]
-		if n == nil {
-			continue
-		}
-		b.neighbor(n, ep)
-		if ep.Host == st.Host {
-			b.localEndpoint(n, ep)
-		} else if ip, ok := peers[ep.Host]; ok && n.Driver == model.DriverOverlay {
-			b.remoteEndpoint(n, ep, ip)
+		if n := nets[ep.NetworkID]; n != nil {
+			tunnel := ep.TunnelIP
+			if !tunnel.IsValid() {
+				tunnel = peers[ep.Host]
+			}
+			out = append(out, EndpointFlows(st.Host, n, ep, tunnel, cfg, ofports)...)
 		}
 	}
-	sort.SliceStable(b.flows, func(i, j int) bool {
-		a, c := b.flows[i], b.flows[j]
+	SortFlows(out)
+	return out
+}
+
+// SortFlows orders flows by table, then by falling priority, keeping the
+// order of equals: the order `ovs-ofctl dump-flows` prints and the goldens
+// use.
+func SortFlows(fs []Flow) {
+	sort.SliceStable(fs, func(i, j int) bool {
+		a, c := fs[i], fs[j]
 		if a.Table.ID != c.Table.ID {
 			return a.Table.ID < c.Table.ID
 		}
 		return a.Priority > c.Priority
 	})
+}
+
+// PipelineFlows are the flows every host has, whatever the cluster holds:
+// table misses, neighbour discovery defaults and the egress port.
+func PipelineFlows(cfg Config) []Flow {
+	b := &builder{cfg: cfg}
+	b.pipeline()
+	return b.flows
+}
+
+// NetworkFlows are what network n needs on host, whatever its endpoints:
+// tunnel ingress by VNI, the gateway's neighbour answers, egress and DNS
+// steering. ofports must hold the gateway port of a bridge network owned
+// by host.
+func NetworkFlows(host string, n *model.Network, cfg Config, ofports OFPorts) []Flow {
+	b := &builder{host: host, cfg: cfg, ofports: ofports}
+	b.network(n)
+	b.dnsNetwork(n)
+	return b.flows
+}
+
+// PeerFlows admit tunnel traffic from one other host.
+func PeerFlows(ip netip.Addr, cfg Config) []Flow {
+	b := &builder{cfg: cfg}
+	b.peer(ip)
+	return b.flows
+}
+
+// EndpointFlows are one endpoint's flows on host: neighbour answers for its
+// addresses everywhere; on its own host admission, spoof guard, delivery
+// and published ports (ofports must hold its port, or it gets none of
+// these); elsewhere forwarding through the tunnel to tunnelIP (its host's
+// underlay address; none when unknown).
+func EndpointFlows(host string, n *model.Network, ep *model.Endpoint, tunnelIP netip.Addr, cfg Config, ofports OFPorts) []Flow {
+	b := &builder{host: host, cfg: cfg, ofports: ofports}
+	b.neighbor(n, ep)
+	if ep.Host == host {
+		b.localEndpoint(n, ep)
+	} else if tunnelIP.Is4() && n.Driver == model.DriverOverlay {
+		b.remoteEndpoint(n, ep, tunnelIP)
+	}
 	return b.flows
 }
 
 type builder struct {
-	st      model.HostState
+	host    string
 	cfg     Config
 	ofports OFPorts
-	nets    map[string]*model.Network
 	flows   []Flow
 }
 
@@ -155,7 +202,7 @@ func (b *builder) network(n *model.Network) {
 			}})
 	case model.DriverBridge:
 		gw, ok := b.ofports[GatewayPortName(n.VNI)]
-		if !ok || n.Host != b.st.Host {
+		if !ok || n.Host != b.host {
 			return
 		}
 		b.add(toGateway)
@@ -169,7 +216,7 @@ func (b *builder) network(n *model.Network) {
 // neighbor answers ARP and ND for an endpoint's addresses, wherever it is.
 func (b *builder) neighbor(n *model.Network, ep *model.Endpoint) {
 	c := NewCookie(CategoryRemote, n.VNI)
-	if ep.Host == b.st.Host {
+	if ep.Host == b.host {
 		c = NewCookie(CategoryEndpoint, n.VNI)
 	}
 	b.add(arpReply(Neighbor, PriorityNormal, c, []Match{matchNetwork(n.VNI)}, ep.IPv4.Addr(), ep.MAC))

@@ -6,40 +6,44 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/hashicorp/consul/api"
-
+	"github.com/ovsnet/ovsnet/internal/store"
 	"github.com/ovsnet/ovsnet/model"
 )
 
-// Cluster is the agent's link to the cluster store.
+// Cluster is how the agent reports to the cluster: its host record (held
+// by a session: alive while the agent lives) and what it did, all under
+// its own host's keys.
 type Cluster interface {
-	// Register holds the host's record under a session with a TTL: while
-	// the agent lives, the host shows as alive. It must be called again
-	// after the session is lost (Consul restarted, or unreachable > TTL).
+	// Register holds the host's record under a session with a TTL. It
+	// must be called again after the session is lost (Consul restarted,
+	// or unreachable for longer than the TTL).
 	Register(ctx context.Context, h model.Host) error
-	// WatchState blocks until the compiled state changes after index (or a
-	// wait time passes) and returns it with its new index. A host with no
-	// state yet gets (nil, index, nil).
-	WatchState(ctx context.Context, index uint64) (*model.HostState, uint64, error)
+	// SessionLost is closed when the registration's session ends.
+	SessionLost() <-chan struct{}
 	// ReportStatus writes an endpoint's status; DeleteStatus removes it.
 	ReportStatus(ctx context.Context, st model.EndpointStatus) error
 	DeleteStatus(ctx context.Context, host, endpointID string) error
 	// Statuses lists the statuses this host has written.
 	Statuses(ctx context.Context, host string) (map[string]model.EndpointStatus, error)
-	// SessionLost is closed when the registration's session ends.
-	SessionLost() <-chan struct{}
+	// ReportApplied says up to which index this host has applied a
+	// network's endpoints; DeleteApplied forgets a network it left.
+	ReportApplied(ctx context.Context, netID string, a store.Applied) error
+	DeleteApplied(ctx context.Context, netID string) error
+	// Applied lists what this host reported per network.
+	Applied(ctx context.Context) (map[string]store.Applied, error)
+	// ReportStats writes the host's stats (read by the UI on demand).
+	ReportStats(ctx context.Context, s store.HostStats) error
 	Close()
 }
 
+// consulCluster implements Cluster on the store.
 type consulCluster struct {
-	client *api.Client
-	prefix string
-	host   string
-	log    *slog.Logger
+	st   *store.Store
+	host string
+	log  *slog.Logger
 
 	mu      sync.Mutex
 	session string
@@ -47,28 +51,16 @@ type consulCluster struct {
 	stop    chan struct{}
 }
 
-// NewCluster connects to Consul (lazily) for host.
-func NewCluster(addr, prefix, host string, log *slog.Logger) (Cluster, error) {
-	cfg := api.DefaultConfig()
-	cfg.Address = addr
-	c, err := api.NewClient(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("consul client: %w", err)
-	}
+// NewCluster returns host's link to the store.
+func NewCluster(st *store.Store, host string, log *slog.Logger) Cluster {
 	lost := make(chan struct{})
 	close(lost)
-	return &consulCluster{client: c, prefix: strings.TrimSuffix(prefix, "/"), host: host, log: log, lost: lost}, nil
-}
-
-func (c *consulCluster) hostKey() string     { return c.prefix + "/cluster/hosts/" + c.host }
-func (c *consulCluster) compiledKey() string { return c.prefix + "/compiled/" + c.host }
-func (c *consulCluster) statusKey(host, ep string) string {
-	return c.prefix + "/cluster/status/" + host + "/" + ep
+	return &consulCluster{st: st, host: host, log: log, lost: lost}
 }
 
 // sessionTTL bounds how long a dead agent's host still shows as alive
 // (Consul may take up to twice the TTL).
-const sessionTTL = "10s"
+const sessionTTL = 10 * time.Second
 
 func (c *consulCluster) Register(ctx context.Context, h model.Host) error {
 	c.mu.Lock()
@@ -77,31 +69,30 @@ func (c *consulCluster) Register(ctx context.Context, h model.Host) error {
 	if err != nil {
 		return err
 	}
-	sessions := c.client.Session()
-	wo := (&api.WriteOptions{}).WithContext(ctx)
+	key := c.st.K.Host(c.host)
+	b := c.st.B
 	if c.session != "" {
 		// Refresh the record under the session we hold.
-		ok, _, err := c.client.KV().Acquire(&api.KVPair{Key: c.hostKey(), Value: value, Session: c.session}, wo)
+		ok, err := b.Acquire(ctx, key, value, c.session)
 		if err == nil && ok {
 			return nil
 		}
 	}
-	sid, _, err := sessions.Create(&api.SessionEntry{Name: "ovsnet-agent " + c.host, TTL: sessionTTL,
-		Behavior: api.SessionBehaviorRelease, LockDelay: time.Millisecond}, wo)
+	sid, err := b.CreateSession(ctx, store.SessionSpec{Name: "ovsnet-agent " + c.host, TTL: sessionTTL})
 	if err != nil {
 		return fmt.Errorf("create session: %w", err)
 	}
-	// A previous agent process of this host may still hold the record; its
-	// session is ours to end. The record itself stays (release, not delete),
-	// so no other host sees this one vanish during a restart.
-	if cur, _, err := c.client.KV().Get(c.hostKey(), (&api.QueryOptions{}).WithContext(ctx)); err == nil && cur != nil && cur.Session != "" && cur.Session != sid {
-		_, _ = sessions.Destroy(cur.Session, wo)
+	// A previous agent process of this host may still hold the record;
+	// its session is ours to end. The record itself stays (release, not
+	// delete), so no other host sees this one vanish during a restart.
+	if cur, _, err := b.Get(ctx, key, store.Query{}); err == nil && cur != nil && cur.Session != "" && cur.Session != sid {
+		_ = b.DestroySession(ctx, cur.Session)
 	}
 	ok := false
 	for attempt := 0; attempt < 20 && !ok; attempt++ {
-		ok, _, err = c.client.KV().Acquire(&api.KVPair{Key: c.hostKey(), Value: value, Session: sid}, wo)
+		ok, err = b.Acquire(ctx, key, value, sid)
 		if err != nil {
-			_, _ = sessions.Destroy(sid, nil)
+			_ = b.DestroySession(context.WithoutCancel(ctx), sid)
 			return fmt.Errorf("register host: %w", err)
 		}
 		if !ok {
@@ -109,8 +100,8 @@ func (c *consulCluster) Register(ctx context.Context, h model.Host) error {
 		}
 	}
 	if !ok {
-		_, _ = sessions.Destroy(sid, nil)
-		return fmt.Errorf("register host: %s is held by another agent", c.hostKey())
+		_ = b.DestroySession(context.WithoutCancel(ctx), sid)
+		return fmt.Errorf("register host: %s is held by another agent", key)
 	}
 	if c.stop != nil {
 		close(c.stop)
@@ -124,19 +115,38 @@ func (c *consulCluster) Register(ctx context.Context, h model.Host) error {
 
 // renew keeps the session alive; lost is closed when that fails for good.
 func (c *consulCluster) renew(sid string, stop, lost chan struct{}) {
-	err := c.client.Session().RenewPeriodic(sessionTTL, sid, nil, stop)
-	select {
-	case <-stop:
+	tick := time.NewTicker(sessionTTL / 3)
+	defer tick.Stop()
+	failingSince := time.Time{}
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), sessionTTL/2)
+		err := c.st.B.RenewSession(ctx, sid)
+		cancel()
+		switch {
+		case err == nil:
+			failingSince = time.Time{}
+			continue
+		case errors.Is(err, store.ErrSessionGone):
+		case failingSince.IsZero():
+			failingSince = time.Now()
+			continue
+		case time.Since(failingSince) < sessionTTL:
+			continue
+		}
+		c.log.Warn("host registration lost; re-registering", "err", err)
+		c.mu.Lock()
+		if c.session == sid {
+			c.session = ""
+		}
+		c.mu.Unlock()
+		close(lost)
 		return
-	default:
 	}
-	c.log.Warn("host registration lost; re-registering", "err", err)
-	c.mu.Lock()
-	if c.session == sid {
-		c.session = ""
-	}
-	c.mu.Unlock()
-	close(lost)
 }
 
 func (c *consulCluster) SessionLost() <-chan struct{} {
@@ -145,52 +155,57 @@ func (c *consulCluster) SessionLost() <-chan struct{} {
 	return c.lost
 }
 
-func (c *consulCluster) WatchState(ctx context.Context, index uint64) (*model.HostState, uint64, error) {
-	q := (&api.QueryOptions{WaitIndex: index, WaitTime: 5 * time.Minute}).WithContext(ctx)
-	kv, meta, err := c.client.KV().Get(c.compiledKey(), q)
-	if err != nil {
-		return nil, 0, fmt.Errorf("watch %s: %w", c.compiledKey(), err)
-	}
-	if kv == nil {
-		return nil, meta.LastIndex, nil
-	}
-	var st model.HostState
-	if err := json.Unmarshal(kv.Value, &st); err != nil {
-		return nil, 0, fmt.Errorf("decode %s: %w", c.compiledKey(), err)
-	}
-	return &st, meta.LastIndex, nil
-}
-
 func (c *consulCluster) ReportStatus(ctx context.Context, st model.EndpointStatus) error {
-	b, err := json.Marshal(st)
-	if err != nil {
-		return err
-	}
-	_, err = c.client.KV().Put(&api.KVPair{Key: c.statusKey(st.Host, st.EndpointID), Value: b}, (&api.WriteOptions{}).WithContext(ctx))
-	if err != nil {
+	if err := c.st.Put(ctx, c.st.K.Status(st.Host, st.EndpointID), st); err != nil {
 		return fmt.Errorf("report endpoint %s: %w", model.ShortID(st.EndpointID), err)
 	}
 	return nil
 }
 
 func (c *consulCluster) DeleteStatus(ctx context.Context, host, ep string) error {
-	_, err := c.client.KV().Delete(c.statusKey(host, ep), (&api.WriteOptions{}).WithContext(ctx))
-	return err
+	return c.st.Delete(ctx, c.st.K.Status(host, ep))
 }
 
 func (c *consulCluster) Statuses(ctx context.Context, host string) (map[string]model.EndpointStatus, error) {
-	pairs, _, err := c.client.KV().List(c.prefix+"/cluster/status/"+host+"/", (&api.QueryOptions{}).WithContext(ctx))
+	pairs, _, err := c.st.B.List(ctx, c.st.K.StatusesOf(host), store.Query{})
 	if err != nil {
 		return nil, err
 	}
 	out := map[string]model.EndpointStatus{}
 	for _, p := range pairs {
 		var st model.EndpointStatus
-		if json.Unmarshal(p.Value, &st) == nil {
+		if store.Decode(p, &st) == nil {
 			out[st.EndpointID] = st
 		}
 	}
 	return out, nil
+}
+
+func (c *consulCluster) ReportApplied(ctx context.Context, netID string, a store.Applied) error {
+	return c.st.Put(ctx, c.st.K.Applied(c.host, netID), a)
+}
+
+func (c *consulCluster) DeleteApplied(ctx context.Context, netID string) error {
+	return c.st.Delete(ctx, c.st.K.Applied(c.host, netID))
+}
+
+func (c *consulCluster) Applied(ctx context.Context) (map[string]store.Applied, error) {
+	pairs, _, err := c.st.B.List(ctx, c.st.K.AppliedOf(c.host), store.Query{})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]store.Applied{}
+	for _, p := range pairs {
+		var a store.Applied
+		if parts := store.Tail(p.Key, c.st.K.AppliedOf(c.host)); len(parts) == 1 && store.Decode(p, &a) == nil {
+			out[parts[0]] = a
+		}
+	}
+	return out, nil
+}
+
+func (c *consulCluster) ReportStats(ctx context.Context, s store.HostStats) error {
+	return c.st.Put(ctx, c.st.K.HostStats(c.host), s)
 }
 
 func (c *consulCluster) Close() {
@@ -202,9 +217,9 @@ func (c *consulCluster) Close() {
 	}
 	if c.session != "" {
 		// Release rather than delete: the host stays known, shown down.
-		_, _ = c.client.Session().Destroy(c.session, nil)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = c.st.B.DestroySession(ctx, c.session)
 		c.session = ""
 	}
 }
-
-var errNoState = errors.New("no compiled state yet")

@@ -658,7 +658,7 @@ func (p *DockerPlugin) join(ctx context.Context, body []byte) (any, error) {
 	// Answer once the port and its flows are in place, so the container's
 	// first packet already finds its way.
 	p.a.Trigger()
-	if err := p.a.waitReady(ctx, ep.ID); err != nil {
+	if err := p.a.WaitReady(ctx, ep.ID); err != nil {
 		return nil, &pluginError{fmt.Sprintf("endpoint %s is not ready on host %s: %v", model.ShortID(ep.ID), p.a.HostName(), err)}
 	}
 	// And until the other hosts of the network know it, so that answers to

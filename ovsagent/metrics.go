@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/ovsnet/ovsnet/flows"
+	"github.com/ovsnet/ovsnet/internal/store"
 	"github.com/ovsnet/ovsnet/model"
 )
 
@@ -179,9 +180,8 @@ func (c *countingCluster) Register(ctx context.Context, h model.Host) error {
 	return c.count(ctx, "register", c.Cluster.Register(ctx, h))
 }
 
-func (c *countingCluster) WatchState(ctx context.Context, index uint64) (*model.HostState, uint64, error) {
-	st, idx, err := c.Cluster.WatchState(ctx, index)
-	return st, idx, c.count(ctx, "watch", err)
+func (c *countingCluster) ReportApplied(ctx context.Context, netID string, a store.Applied) error {
+	return c.count(ctx, "report", c.Cluster.ReportApplied(ctx, netID, a))
 }
 
 func (c *countingCluster) ReportStatus(ctx context.Context, st model.EndpointStatus) error {
@@ -207,7 +207,7 @@ var (
 	descAgentEndpoints = prometheus.NewDesc("ovsnet_agent_endpoints", "Endpoints in this host's desired state, by where they run (local, remote).", []string{"where"}, nil)
 	descAgentNetworks  = prometheus.NewDesc("ovsnet_agent_networks", "Networks present on this host.", nil, nil)
 	descAgentPeers     = prometheus.NewDesc("ovsnet_agent_tunnel_peers", "Other hosts this host has tunnels to.", nil, nil)
-	descAgentGen       = prometheus.NewDesc("ovsnet_agent_generation", "Generation of the compiled state last reconciled.", nil, nil)
+	descAgentGen       = prometheus.NewDesc("ovsnet_agent_generation", "Newest Consul index of the desired state last reconciled.", nil, nil)
 	descAgentLastSync  = prometheus.NewDesc("ovsnet_agent_last_sync_timestamp_seconds", "When a reconcile last succeeded (Unix time).", nil, nil)
 )
 

@@ -1,9 +1,9 @@
+//go:build integration
+
 package ovsagent
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/netip"
 	"runtime"
 	"strings"
@@ -19,8 +19,6 @@ import (
 
 // These tests run the agent's edges against a real Open vSwitch (one lab
 // host) and the real kernel.
-
-func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func testState() model.HostState {
 	id := func(c string) string { return strings.Repeat(c, 64) }

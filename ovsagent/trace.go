@@ -3,7 +3,6 @@ package ovsagent
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -14,9 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/consul/api"
-
 	"github.com/ovsnet/ovsnet/flows"
+	"github.com/ovsnet/ovsnet/internal/store"
 	"github.com/ovsnet/ovsnet/model"
 )
 
@@ -26,8 +24,7 @@ import (
 // controller may not reach the agent at all (see controller/trace_consul.go
 // for the key layout).
 type Tracer struct {
-	kv     *api.KV
-	prefix string
+	st *store.Store
 	// rundir is the OVS run directory ("" for OVS's default), where
 	// ovs-vswitchd's pidfile and control socket are.
 	rundir string
@@ -38,25 +35,18 @@ type Tracer struct {
 
 // TracerConfig configures a Tracer.
 type TracerConfig struct {
-	ConsulAddr string
-	Prefix     string
-	OVSRundir  string
-	Logger     *slog.Logger
+	Store     *store.Store
+	OVSRundir string
+	Logger    *slog.Logger
 }
 
-// NewTracer connects (lazily) to Consul.
+// NewTracer returns the tracer.
 func NewTracer(cfg TracerConfig) (*Tracer, error) {
-	ccfg := api.DefaultConfig()
-	ccfg.Address = cfg.ConsulAddr
-	c, err := api.NewClient(ccfg)
-	if err != nil {
-		return nil, fmt.Errorf("consul client: %w", err)
-	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Tracer{kv: c.KV(), prefix: strings.TrimSuffix(cfg.Prefix, "/"), rundir: cfg.OVSRundir, log: log, appctl: runAppctl}, nil
+	return &Tracer{st: cfg.Store, rundir: cfg.OVSRundir, log: log, appctl: runAppctl}, nil
 }
 
 // Bounds of the tracer's work.
@@ -78,39 +68,15 @@ var traceFlowRE = regexp.MustCompile(`^[a-z0-9_][a-zA-Z0-9_=,.:/]*$`)
 
 func (t *Tracer) Name() string { return "trace" }
 
-func (t *Tracer) requestPrefix(host string) string { return t.prefix + "/trace/requests/" + host + "/" }
-func (t *Tracer) resultPrefix(host string) string  { return t.prefix + "/trace/results/" + host + "/" }
-
 // Run serves requests until ctx ends. Consul being away is waited out
 // with bounded back-off; a failing trace is answered with its error. It
 // never ends the agent.
 func (t *Tracer) Run(ctx context.Context, a *Agent) error {
 	host, bridge := a.HostName(), a.Config().Bridge
-	var index uint64
-	backoff := 100 * time.Millisecond
 	lastSweep := time.Time{}
-	for ctx.Err() == nil {
-		pairs, meta, err := t.kv.List(t.requestPrefix(host), (&api.QueryOptions{WaitIndex: index, WaitTime: 5 * time.Minute}).WithContext(ctx))
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			t.log.Debug("trace requests: cannot read Consul", "err", err)
-			index = 0
-			select {
-			case <-time.After(backoff):
-			case <-ctx.Done():
-				return nil
-			}
-			backoff = min(backoff*2, 5*time.Second)
-			continue
-		}
-		backoff = 100 * time.Millisecond
-		if meta.LastIndex < index {
-			index = 0
-		} else {
-			index = meta.LastIndex
-		}
+	store.Watch{Prefix: t.st.K.TraceRequests(host),
+		OnError: func(err error) { t.log.Debug("trace requests: cannot read Consul", "err", err) },
+	}.Run(ctx, t.st.B, func(pairs []store.Pair, _ uint64) {
 		for _, p := range pairs {
 			t.serve(ctx, host, bridge, p)
 		}
@@ -118,35 +84,37 @@ func (t *Tracer) Run(ctx context.Context, a *Agent) error {
 			t.sweep(ctx, host)
 			lastSweep = time.Now()
 		}
-	}
+	})
 	return nil
 }
 
+// deleteIfUnchanged removes a key read as p, unless it changed since.
+func (t *Tracer) deleteIfUnchanged(ctx context.Context, p store.Pair) {
+	var tx store.Txn
+	tx.DeleteCAS(p.Key, p.ModifyIndex)
+	_, _ = t.st.Commit(ctx, &tx)
+}
+
 // serve answers one request and removes it.
-func (t *Tracer) serve(ctx context.Context, host, bridge string, p *api.KVPair) {
+func (t *Tracer) serve(ctx context.Context, host, bridge string, p store.Pair) {
 	var spec model.TraceSpec
-	wo := (&api.WriteOptions{}).WithContext(ctx)
-	if err := json.Unmarshal(p.Value, &spec); err != nil || spec.ID == "" {
+	if err := store.Decode(p, &spec); err != nil || spec.ID == "" {
 		t.log.Warn("dropping unreadable trace request", "key", p.Key, "err", err)
-		_, _, _ = t.kv.DeleteCAS(p, wo)
+		t.deleteIfUnchanged(ctx, p)
 		return
 	}
 	if time.Since(spec.Created) > traceMaxAge {
-		_, _, _ = t.kv.DeleteCAS(p, wo)
+		t.deleteIfUnchanged(ctx, p)
 		return
 	}
 	start := time.Now()
 	res := t.Trace(ctx, spec, bridge)
 	res.Host = host
-	b, err := json.Marshal(res)
-	if err != nil {
-		return
-	}
-	if _, err := t.kv.Put(&api.KVPair{Key: t.resultPrefix(host) + spec.ID, Value: b}, wo); err != nil {
+	if err := t.st.Put(ctx, t.st.K.TraceResult(host, spec.ID), res); err != nil {
 		t.log.Warn("cannot write trace result", "id", spec.ID, "err", err)
 		return
 	}
-	_, _, _ = t.kv.DeleteCAS(p, wo)
+	t.deleteIfUnchanged(ctx, p)
 	t.log.Debug("traced", "id", spec.ID, "flow", spec.Flow, "steps", len(res.Steps), "datapath", res.DatapathActions,
 		"err", res.Error, "took", time.Since(start).Round(time.Microsecond))
 }
@@ -186,13 +154,11 @@ func (t *Tracer) Trace(ctx context.Context, spec model.TraceSpec, bridge string)
 // sweep removes this host's answers nobody collected and requests nobody
 // answered in time (the agent was down when they came).
 func (t *Tracer) sweep(ctx context.Context, host string) {
-	wo := (&api.WriteOptions{}).WithContext(ctx)
-	q := (&api.QueryOptions{}).WithContext(ctx)
-	if pairs, _, err := t.kv.List(t.resultPrefix(host), q); err == nil {
+	if pairs, _, err := t.st.B.List(ctx, t.st.K.TraceResults(host), store.Query{}); err == nil {
 		for _, p := range pairs {
 			var res model.HostTrace
-			if json.Unmarshal(p.Value, &res) != nil || time.Since(res.Finished) > traceMaxAge {
-				_, _, _ = t.kv.DeleteCAS(p, wo)
+			if store.Decode(p, &res) != nil || time.Since(res.Finished) > traceMaxAge {
+				t.deleteIfUnchanged(ctx, p)
 			}
 		}
 	}

@@ -40,6 +40,7 @@ func init() {
 			if err != nil {
 				return nil, fmt.Errorf("-dns-listen: %w", err)
 			}
+			env.Catalog = true
 			port := flows.DefaultDNSConfig()
 			env.Config.Pipeline.DNS = port
 			return ovsagent.NewDNS(ovsagent.DNSConfig{

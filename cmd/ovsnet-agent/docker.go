@@ -23,6 +23,7 @@ func init() {
 			if *socket == "" {
 				return nil, nil
 			}
+			env.Catalog = true
 			api, err := client.New(*ctl, client.WithToken(*token), client.WithUserAgent("ovsnet-agent"))
 			if err != nil {
 				return nil, fmt.Errorf("-controller: %w", err)

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"log/slog"
 
+	"github.com/ovsnet/ovsnet/internal/store"
 	"github.com/ovsnet/ovsnet/ovsagent"
 )
 
@@ -26,8 +27,10 @@ type agentEnv struct {
 	Log *slog.Logger
 	// Config is the agent's configuration; features may adjust it.
 	Config     *ovsagent.Config
-	ConsulAddr string
-	Prefix     string
+	// Store is the agent's link to Consul.
+	Store *store.Store
+	// Catalog is set by features that need every network (Docker, DNS).
+	Catalog bool
 	// OFTarget is the ovs-ofctl target of the bridge; OVSRundir the OVS run
 	// directory ("" for the default), for ovs-appctl.
 	OFTarget  string

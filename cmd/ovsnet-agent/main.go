@@ -18,6 +18,7 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"github.com/ovsnet/ovsnet/flows"
+	"github.com/ovsnet/ovsnet/internal/store"
 	"github.com/ovsnet/ovsnet/internal/version"
 	"github.com/ovsnet/ovsnet/ovsagent"
 )
@@ -73,15 +74,16 @@ func main() {
 		fail("%v", err)
 	}
 	defer sw.Close()
-	cl, err := ovsagent.NewCluster(*consul, *prefix, *host, log)
+	backend, err := store.NewConsul(*consul, nil)
 	if err != nil {
 		fail("%v", err)
 	}
+	st := store.New(backend, *prefix)
 	cfg := ovsagent.Config{
 		Host: *host, TunnelIP: tip, UnderlayMTU: *mtu, Bridge: *bridge, DatapathType: *datapath,
 		StateDir: filepath.Join(*stateDir, *host), Pipeline: flows.DefaultConfig(), Version: version.Version, Logger: log,
 	}
-	env := &agentEnv{Log: log, Config: &cfg, ConsulAddr: *consul, Prefix: *prefix, OFTarget: target, OVSRundir: *ovsRundir}
+	env := &agentEnv{Log: log, Config: &cfg, Store: st, OFTarget: target, OVSRundir: *ovsRundir}
 	var exts []ovsagent.Extension
 	for _, f := range features {
 		ext, err := f.setup(env)
@@ -92,7 +94,9 @@ func main() {
 			exts = append(exts, ext)
 		}
 	}
-	a := ovsagent.New(cfg, sw, ovsagent.NewFlowTable(target), ovsagent.NewPlumber(), ovsagent.NewKernel(), cl)
+	src := ovsagent.NewConsulSource(st, *host, env.Catalog, log)
+	a := ovsagent.New(cfg, src, sw, ovsagent.NewFlowTable(target), ovsagent.NewPlumber(), ovsagent.NewKernel(),
+		ovsagent.NewCluster(st, *host, log))
 	for _, e := range exts {
 		a.AddExtension(e)
 	}

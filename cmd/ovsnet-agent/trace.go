@@ -19,7 +19,7 @@ func init() {
 			if !enabled {
 				return nil, nil
 			}
-			return ovsagent.NewTracer(ovsagent.TracerConfig{ConsulAddr: env.ConsulAddr, Prefix: env.Prefix,
+			return ovsagent.NewTracer(ovsagent.TracerConfig{Store: env.Store,
 				OVSRundir: env.OVSRundir, Logger: env.Log.With("feature", "trace")})
 		},
 	})
