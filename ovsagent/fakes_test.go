@@ -2,10 +2,10 @@ package ovsagent
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/netip"
 	"sort"
 	"sync"
@@ -185,7 +185,9 @@ type fakePlumber struct {
 	fail    map[string]error // by endpoint id
 }
 
-func newFakePlumber() *fakePlumber { return &fakePlumber{veths: map[string]bool{}, fail: map[string]error{}} }
+func newFakePlumber() *fakePlumber {
+	return &fakePlumber{veths: map[string]bool{}, fail: map[string]error{}}
+}
 
 func (p *fakePlumber) EnsureEndpoint(ep *model.Endpoint, n *model.Network, mtu int) error {
 	p.mu.Lock()

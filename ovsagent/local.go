@@ -225,7 +225,6 @@ func (a *Agent) report(ctx context.Context, st *model.HostState, failed map[stri
 	return errors.Join(errs...)
 }
 
-
 // reportedReady says whether the endpoint was last reported ready.
 func (a *Agent) reportedReady(id string) bool {
 	a.mu.Lock()

@@ -187,27 +187,35 @@ func TestReconcileSequence(t *testing.T) {
 	}{{
 		name: "remote endpoint on a new host",
 		d: func(p *Desired) *Desired {
-			return with(p, 11, func(_ map[string]*model.Network, eps func(string) map[string]*model.Endpoint) { eps(overlayNet.ID)[c4.ID] = c4 })
+			return with(p, 11, func(_ map[string]*model.Network, eps func(string) map[string]*model.Endpoint) {
+				eps(overlayNet.ID)[c4.ID] = c4
+			})
 		},
 		adds: []string{"table=Classify, priority=200,in_port=1,tun_src=192.0.2.3", "table=Forward, priority=200,reg0=0x1001,dl_dst=02:42:0a:00:00:04",
 			"table=Neighbor, priority=200,arp,reg0=0x1001,arp_op=1,arp_tpa=10.0.0.4"},
 	}, {
 		name: "remote endpoint on a known host",
 		d: func(p *Desired) *Desired {
-			return with(p, 12, func(_ map[string]*model.Network, eps func(string) map[string]*model.Endpoint) { eps(overlayNet.ID)[c5.ID] = c5 })
+			return with(p, 12, func(_ map[string]*model.Network, eps func(string) map[string]*model.Endpoint) {
+				eps(overlayNet.ID)[c5.ID] = c5
+			})
 		},
 		adds: []string{"table=Forward, priority=200,reg0=0x1001,dl_dst=02:42:0a:00:00:05", "table=Neighbor, priority=200,arp,reg0=0x1001,arp_op=1,arp_tpa=10.0.0.5"},
 	}, {
 		name: "the last endpoint of a host leaves",
 		d: func(p *Desired) *Desired {
-			return with(p, 13, func(_ map[string]*model.Network, eps func(string) map[string]*model.Endpoint) { delete(eps(overlayNet.ID), c4.ID) })
+			return with(p, 13, func(_ map[string]*model.Network, eps func(string) map[string]*model.Endpoint) {
+				delete(eps(overlayNet.ID), c4.ID)
+			})
 		},
 		dels: []string{"table=Classify, priority=200,in_port=1,tun_src=192.0.2.3", "table=Forward, priority=200,reg0=0x1001,dl_dst=02:42:0a:00:00:04",
 			"table=Neighbor, priority=200,arp,reg0=0x1001,arp_op=1,arp_tpa=10.0.0.4"},
 	}, {
 		name: "local endpoint added",
 		d: func(p *Desired) *Desired {
-			return with(p, 14, func(_ map[string]*model.Network, eps func(string) map[string]*model.Endpoint) { eps(overlayNet.ID)[c6.ID] = c6 })
+			return with(p, 14, func(_ map[string]*model.Network, eps func(string) map[string]*model.Endpoint) {
+				eps(overlayNet.ID)[c6.ID] = c6
+			})
 		},
 		adds: []string{"table=Classify, priority=200,in_port=13 actions=set_field:0x1001->reg0", "table=SpoofGuard, priority=200,ip,in_port=13",
 			"table=SpoofGuard, priority=200,arp,in_port=13", "table=Neighbor, priority=200,arp,reg0=0x1001,arp_op=1,arp_tpa=10.0.0.6",
@@ -216,7 +224,9 @@ func TestReconcileSequence(t *testing.T) {
 	}, {
 		name: "bridge network removed",
 		d: func(p *Desired) *Desired {
-			return with(p, 15, func(nets map[string]*model.Network, _ func(string) map[string]*model.Endpoint) { delete(nets, bridgeNet.ID) })
+			return with(p, 15, func(nets map[string]*model.Network, _ func(string) map[string]*model.Endpoint) {
+				delete(nets, bridgeNet.ID)
+			})
 		},
 		// The gateway port is 10, c3's 12.
 		dels: []string{"table=Classify, priority=200,in_port=10", "table=Classify, priority=200,in_port=12", "table=Egress, priority=200,reg0=0x1002",
@@ -266,7 +276,9 @@ func TestReconcileSequence(t *testing.T) {
 	// A bundle OVS refuses changes nothing; the next reconcile is full and
 	// installs the change.
 	r.of.refuse = errors.New("OFPBFC_MSG_FAILED")
-	d = with(d, 16, func(_ map[string]*model.Network, eps func(string) map[string]*model.Endpoint) { eps(overlayNet.ID)[c4.ID] = c4 })
+	d = with(d, 16, func(_ map[string]*model.Network, eps func(string) map[string]*model.Endpoint) {
+		eps(overlayNet.ID)[c4.ID] = c4
+	})
 	before := r.of.texts()
 	if res := r.step(d, false); res.Err == nil {
 		t.Fatal("a refused bundle reported no error")

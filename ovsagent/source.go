@@ -58,7 +58,9 @@ func (s *consulSource) Run(ctx context.Context, publish func(*Desired)) {
 		go func() { defer wg.Done(); s.followCatalog(ctx) }()
 	}
 	placement := store.Watch{Prefix: s.st.K.PlacementOf(s.host),
-		OnError:   func(err error) { s.log.Warn("cannot read placement from Consul; keeping the data plane as it is", "err", err) },
+		OnError: func(err error) {
+			s.log.Warn("cannot read placement from Consul; keeping the data plane as it is", "err", err)
+		},
 		OnRecover: func() { s.log.Info("Consul is back") },
 	}
 	placement.Run(ctx, s.st.B, func(pairs []store.Pair, _ uint64) {
@@ -130,7 +132,9 @@ func (s *consulSource) watchNetwork(ctx context.Context, id string) {
 		backoff = min(backoff*2, 2*time.Second)
 	}
 	store.Watch{Prefix: s.st.K.NetworkEndpoints(id),
-		OnError: func(err error) { s.log.Warn("cannot read a network's endpoints from Consul", "network", n.Name, "err", err) },
+		OnError: func(err error) {
+			s.log.Warn("cannot read a network's endpoints from Consul", "network", n.Name, "err", err)
+		},
 	}.Run(ctx, s.st.B, func(pairs []store.Pair, index uint64) {
 		s.mu.Lock()
 		defer s.mu.Unlock()

@@ -26,7 +26,7 @@ var features []feature
 type agentEnv struct {
 	Log *slog.Logger
 	// Config is the agent's configuration; features may adjust it.
-	Config     *ovsagent.Config
+	Config *ovsagent.Config
 	// Store is the agent's link to Consul.
 	Store *store.Store
 	// Catalog is set by features that need every network (Docker, DNS).
