@@ -15,6 +15,7 @@ import (
 
 	"github.com/ovsnet/ovsnet/flows"
 	"github.com/ovsnet/ovsnet/model"
+	"github.com/ovsnet/ovsnet/ovsagent/vswitch"
 )
 
 // Config configures an agent.
@@ -87,12 +88,12 @@ type Agent struct {
 	extensions []Extension
 }
 
-// Extension is a feature that runs beside the reconciler with access to the
-// agent (the Docker plugin, the DNS resolver, trace requests, metrics).
+// Extension is a feature that runs beside the reconciler (the Docker
+// plugin, the DNS resolver, trace requests, metrics, tunnel neighbours).
 // Run blocks until ctx ends; an error ends the agent.
 type Extension interface {
 	Name() string
-	Run(ctx context.Context, a *Agent) error
+	Run(ctx context.Context) error
 }
 
 // AddExtension registers an extension; call before Run. An extension that
@@ -101,6 +102,9 @@ type Extension interface {
 // state, the cached one included.
 func (a *Agent) AddExtension(e Extension) {
 	a.extensions = append(a.extensions, e)
+	if b, ok := e.(interface{ attach(*Agent) }); ok {
+		b.attach(a)
+	}
 	if w, ok := e.(interface{ OnState(*model.HostState) }); ok {
 		a.OnState(w.OnState)
 	}
@@ -302,7 +306,7 @@ func (a *Agent) saveState(st *model.HostState) {
 // data plane is right before Consul answers, and never wipes the bridge.
 func (a *Agent) Run(ctx context.Context) error {
 	a.loadCachedState()
-	if err := a.sw.EnsureBridge(ctx, BridgeConfig{Name: a.cfg.Bridge, DatapathType: a.cfg.DatapathType}); err != nil {
+	if err := a.sw.EnsureBridge(ctx, vswitch.BridgeConfig{Name: a.cfg.Bridge, DatapathType: a.cfg.DatapathType}); err != nil {
 		return fmt.Errorf("integration bridge: %w", err)
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -322,7 +326,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	})
 	for _, e := range a.extensions {
 		run(func() {
-			if err := e.Run(ctx, a); err != nil && ctx.Err() == nil {
+			if err := e.Run(ctx); err != nil && ctx.Err() == nil {
 				a.log.Error("extension failed", "extension", e.Name(), "err", err)
 				cancel(fmt.Errorf("%s: %w", e.Name(), err))
 			}

@@ -42,6 +42,7 @@ type DNSConfig struct {
 // DNS is the agent's resolver: the extension that answers containers' DNS
 // queries from the compiled state (docs/dns.md).
 type DNS struct {
+	a     *Agent
 	cfg   DNSConfig
 	log   *slog.Logger
 	index atomic.Pointer[dnsIndex]
@@ -96,7 +97,11 @@ func (d *DNS) OnState(st *model.HostState) {
 
 // Run implements Extension: it serves the DNS port (and the listeners)
 // until ctx ends.
-func (d *DNS) Run(ctx context.Context, a *Agent) error {
+func (d *DNS) attach(a *Agent) { d.a = a }
+
+// Run serves until ctx ends.
+func (d *DNS) Run(ctx context.Context) error {
+	a := d.a
 	if d.index.Load() == nil {
 		if st := a.State(); st != nil {
 			d.OnState(st) // not registered through AddExtension

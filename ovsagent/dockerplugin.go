@@ -103,10 +103,13 @@ type ipamData struct {
 // Name implements Extension.
 func (p *DockerPlugin) Name() string { return "docker-plugin" }
 
+func (p *DockerPlugin) attach(a *Agent) { p.a = a }
+
 // Run serves the socket and keeps the engine's networks in sync with the
 // cluster until ctx ends.
-func (p *DockerPlugin) Run(ctx context.Context, a *Agent) error {
-	p.a, p.log = a, a.log.With("component", "docker-plugin")
+func (p *DockerPlugin) Run(ctx context.Context) error {
+	a := p.a
+	p.log = a.log.With("component", "docker-plugin")
 	p.engine = newDockerAPI(p.Docker)
 	p.nets, p.pending, p.pools, p.removing = map[string]string{}, map[string]pendingNetwork{}, map[string]string{}, map[string]bool{}
 	p.kick = make(chan struct{}, 1)

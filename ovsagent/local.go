@@ -9,6 +9,7 @@ import (
 
 	"github.com/ovsnet/ovsnet/flows"
 	"github.com/ovsnet/ovsnet/model"
+	"github.com/ovsnet/ovsnet/ovsagent/hostnet"
 )
 
 // The local side of a reconcile: this host's containers, ports and kernel
@@ -18,12 +19,12 @@ import (
 // publishRules lists the kernel DNATs of this host's published ports:
 // overlay endpoints through their transit address, bridge endpoints
 // directly (the kernel routes to them).
-func (a *Agent) publishRules(st *model.HostState, ofports flows.OFPorts) []PublishRule {
+func (a *Agent) publishRules(st *model.HostState, ofports flows.OFPorts) []hostnet.PublishRule {
 	nets := map[string]*model.Network{}
 	for i := range st.Networks {
 		nets[st.Networks[i].ID] = &st.Networks[i]
 	}
-	var out []PublishRule
+	var out []hostnet.PublishRule
 	for _, ep := range st.Endpoints {
 		n := nets[ep.NetworkID]
 		if ep.Host != a.cfg.Host || n == nil || len(ep.Published) == 0 || !n.HasGateway() {
@@ -38,7 +39,7 @@ func (a *Agent) publishRules(st *model.HostState, ofports flows.OFPorts) []Publi
 			to = transit
 		}
 		for _, p := range ep.Published {
-			out = append(out, PublishRule{Proto: p.Proto, HostPort: p.HostPort, To: netip.AddrPortFrom(to, p.Port)})
+			out = append(out, hostnet.PublishRule{Proto: p.Proto, HostPort: p.HostPort, To: netip.AddrPortFrom(to, p.Port)})
 		}
 	}
 	return out
@@ -124,7 +125,7 @@ func (a *Agent) syncPorts(ctx context.Context, st *model.HostState, desired []fl
 	}
 
 	var ports []flows.Port
-	rules := KernelRules{EgressPort: a.cfg.Pipeline.EgressPortName, EgressSource: a.cfg.Pipeline.EgressOVS}
+	rules := hostnet.KernelRules{EgressPort: a.cfg.Pipeline.EgressPortName, EgressSource: a.cfg.Pipeline.EgressOVS}
 	for _, p := range desired {
 		if p.Kind == flows.PortEndpoint && failed[p.ExternalIDs[flows.ExtEndpointID]] != nil {
 			continue
@@ -156,7 +157,7 @@ func (a *Agent) syncPorts(ctx context.Context, st *model.HostState, desired []fl
 			}
 		}
 		if p.Kind == flows.PortGateway {
-			rules.Gateways = append(rules.Gateways, GatewayRule{Port: p.Name, Subnet: p.Addrs[0].Masked()})
+			rules.Gateways = append(rules.Gateways, hostnet.GatewayRule{Port: p.Name, Subnet: p.Addrs[0].Masked()})
 		}
 	}
 	phase.mark("internal")

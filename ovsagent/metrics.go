@@ -26,6 +26,7 @@ import (
 // (WrapCluster), so the reconciler does no bookkeeping for it. No metric
 // has a per-endpoint label: a host's series stay few whatever it runs.
 type Metrics struct {
+	a   *Agent
 	ln  net.Listener
 	log *slog.Logger
 	reg *prometheus.Registry
@@ -120,8 +121,11 @@ func (m *Metrics) OnState(st *model.HostState) {
 	m.state = st
 }
 
+func (m *Metrics) attach(a *Agent) { m.a = a }
+
 // Run serves until ctx ends.
-func (m *Metrics) Run(ctx context.Context, a *Agent) error {
+func (m *Metrics) Run(ctx context.Context) error {
+	a := m.a
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { m.health(w, a) })

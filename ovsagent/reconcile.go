@@ -10,6 +10,7 @@ import (
 	"github.com/ovsnet/ovsnet/flows"
 	"github.com/ovsnet/ovsnet/internal/store"
 	"github.com/ovsnet/ovsnet/model"
+	"github.com/ovsnet/ovsnet/ovsagent/vswitch"
 )
 
 // reconciler is the agent's level-triggered core. A full reconcile reads
@@ -51,7 +52,7 @@ func (r *reconciler) reconcile(ctx context.Context, d *Desired, full, local bool
 	phase := newPhases()
 	defer func() { a.log.Debug("reconcile phases", "took", phase.String()) }()
 	if full || !r.bridgeOK {
-		if err := a.sw.EnsureBridge(ctx, BridgeConfig{Name: a.cfg.Bridge, DatapathType: a.cfg.DatapathType}); err != nil {
+		if err := a.sw.EnsureBridge(ctx, vswitch.BridgeConfig{Name: a.cfg.Bridge, DatapathType: a.cfg.DatapathType}); err != nil {
 			r.bridgeOK = false
 			res.Err = err
 			return res, true

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ovsnet/ovsnet/flows"
 	"github.com/ovsnet/ovsnet/model"
+	"github.com/ovsnet/ovsnet/ovsagent/fake"
 )
 
 // The reconciler driven through sequences of desired states against fakes
@@ -21,15 +22,15 @@ import (
 type rig struct {
 	t    *testing.T
 	a    *Agent
-	sw   *fakeSwitch
-	of   *fakeFlowTable
-	pl   *fakePlumber
-	kern *fakeKernel
-	cl   *fakeCluster
+	sw   *fake.Switch
+	of   *fake.FlowTable
+	pl   *fake.Plumber
+	kern *fake.Kernel
+	cl   *fake.Cluster
 }
 
 func newRig(t *testing.T) *rig {
-	r := &rig{t: t, sw: newFakeSwitch(), of: newFakeFlowTable(), pl: newFakePlumber(), kern: &fakeKernel{}, cl: newFakeCluster()}
+	r := &rig{t: t, sw: fake.NewSwitch(), of: fake.NewFlowTable(), pl: fake.NewPlumber(), kern: &fake.Kernel{}, cl: fake.NewCluster()}
 	cfg := Config{Host: "h1", TunnelIP: netip.MustParseAddr("192.0.2.1"), UnderlayMTU: 1500, Bridge: "br-int",
 		DatapathType: "netdev", StateDir: t.TempDir(), Pipeline: flows.DefaultConfig(), Logger: quietLog()}
 	r.a = New(cfg, nullSource{}, r.sw, r.of, r.pl, r.kern, r.cl)
@@ -54,7 +55,7 @@ func (r *rig) check(d *Desired) {
 	}
 	sort.Strings(want)
 	want = slices.Compact(want)
-	if got := r.of.texts(); !slices.Equal(got, want) {
+	if got := r.of.Texts(); !slices.Equal(got, want) {
 		r.t.Fatalf("flow table differs from a full compile:\n got %d flows\nwant %d flows\n%s", len(got), len(want), setDiff(got, want))
 	}
 }
@@ -158,23 +159,23 @@ func TestReconcileSequence(t *testing.T) {
 		t.Fatalf("first reconcile: %+v", res)
 	}
 	r.check(d1)
-	if b := r.of.takeBundles(); len(b) != 1 || len(b[0].Delete) != 0 || len(b[0].Add) != res.Flows {
+	if b := r.of.TakeBundles(); len(b) != 1 || len(b[0].Delete) != 0 || len(b[0].Add) != res.Flows {
 		t.Fatalf("first reconcile: %d bundles, want one adding all %d flows", len(b), res.Flows)
 	}
-	if got := r.pl.takeEnsured(); !slices.Equal(got, []string{"c1", "c3"}) {
+	if got := r.pl.TakeEnsured(); !slices.Equal(got, []string{"c1", "c3"}) {
 		t.Fatalf("plumbed %v, want the local c1 and c3", got)
 	}
-	if n := r.sw.transactions(); n != 1 {
+	if n := r.sw.Transactions(); n != 1 {
 		t.Fatalf("%d OVSDB transactions, want 1", n)
 	}
-	if got := r.sw.txns[0]; !slices.Equal(got, []string{"ovs11111111111", "ovs33333333333", "ovsgw4098", "ovsnet-egress", "vxlan0"}) {
+	if got := r.sw.Txns[0]; !slices.Equal(got, []string{"ovs11111111111", "ovs33333333333", "ovsgw4098", "ovsnet-egress", "vxlan0"}) {
 		t.Fatalf("ports %v", got)
 	}
-	if r.cl.status(c1.ID) != "ready" || r.cl.status(c3.ID) != "ready" || r.cl.status(c2.ID) != "none" {
-		t.Fatalf("statuses c1=%s c3=%s c2=%s", r.cl.status(c1.ID), r.cl.status(c3.ID), r.cl.status(c2.ID))
+	if r.cl.Status(c1.ID) != "ready" || r.cl.Status(c3.ID) != "ready" || r.cl.Status(c2.ID) != "none" {
+		t.Fatalf("statuses c1=%s c3=%s c2=%s", r.cl.Status(c1.ID), r.cl.Status(c3.ID), r.cl.Status(c2.ID))
 	}
-	if r.cl.applied[overlayNet.ID].Index != 10 || r.cl.applied[bridgeNet.ID].Index != 10 {
-		t.Fatalf("applied %+v", r.cl.applied)
+	if r.cl.AppliedByNet[overlayNet.ID].Index != 10 || r.cl.AppliedByNet[bridgeNet.ID].Index != 10 {
+		t.Fatalf("applied %+v", r.cl.AppliedByNet)
 	}
 
 	// The steps that follow are incremental; each checks its bundle.
@@ -236,62 +237,62 @@ func TestReconcileSequence(t *testing.T) {
 	}}
 	d := d1
 	for _, s := range steps {
-		before := r.sw.transactions()
+		before := r.sw.Transactions()
 		d = s.d(d)
 		res := r.step(d, false)
 		if res.Err != nil || res.Full {
 			t.Fatalf("%s: %+v", s.name, res)
 		}
 		r.check(d)
-		b := r.of.takeBundles()
+		b := r.of.TakeBundles()
 		if len(b) != 1 {
 			t.Fatalf("%s: %d bundles, want 1", s.name, len(b))
 		}
 		adds, dels := bundleTexts(b[0])
 		matchAll(t, s.name+": adds", adds, s.adds)
 		matchAll(t, s.name+": deletes", dels, s.dels)
-		if got := r.pl.takeEnsured(); !slices.Equal(got, s.plumbed) {
+		if got := r.pl.TakeEnsured(); !slices.Equal(got, s.plumbed) {
 			t.Errorf("%s: plumbed %v, want %v", s.name, got, s.plumbed)
 		}
-		if got := r.sw.transactions() > before; got != s.ovsdb {
+		if got := r.sw.Transactions() > before; got != s.ovsdb {
 			t.Errorf("%s: OVSDB transaction %v, want %v", s.name, got, s.ovsdb)
 		}
 	}
-	if r.cl.status(c6.ID) != "ready" || r.cl.status(c3.ID) != "none" {
-		t.Errorf("statuses after the steps: c6=%s c3=%s (the removed network's endpoint must be forgotten)", r.cl.status(c6.ID), r.cl.status(c3.ID))
+	if r.cl.Status(c6.ID) != "ready" || r.cl.Status(c3.ID) != "none" {
+		t.Errorf("statuses after the steps: c6=%s c3=%s (the removed network's endpoint must be forgotten)", r.cl.Status(c6.ID), r.cl.Status(c3.ID))
 	}
-	if _, ok := r.cl.applied[bridgeNet.ID]; ok || r.cl.applied[overlayNet.ID].Index != 14 {
-		t.Errorf("applied after the steps: %+v", r.cl.applied)
+	if _, ok := r.cl.AppliedByNet[bridgeNet.ID]; ok || r.cl.AppliedByNet[overlayNet.ID].Index != 14 {
+		t.Errorf("applied after the steps: %+v", r.cl.AppliedByNet)
 	}
 
 	// OVS lost its flows (restarted): the next full reconcile puts every
 	// flow back in one bundle.
-	r.of.wipe()
+	r.of.Wipe()
 	if res := r.step(d, true); res.Err != nil || res.Added != res.Flows {
 		t.Fatalf("resync after OVS lost its flows: %+v", res)
 	}
 	r.check(d)
-	r.of.takeBundles()
+	r.of.TakeBundles()
 
 	// A bundle OVS refuses changes nothing; the next reconcile is full and
 	// installs the change.
-	r.of.refuse = errors.New("OFPBFC_MSG_FAILED")
+	r.of.Refuse = errors.New("OFPBFC_MSG_FAILED")
 	d = with(d, 16, func(_ map[string]*model.Network, eps func(string) map[string]*model.Endpoint) {
 		eps(overlayNet.ID)[c4.ID] = c4
 	})
-	before := r.of.texts()
+	before := r.of.Texts()
 	if res := r.step(d, false); res.Err == nil {
 		t.Fatal("a refused bundle reported no error")
 	}
-	if !slices.Equal(r.of.texts(), before) {
+	if !slices.Equal(r.of.Texts(), before) {
 		t.Fatal("a refused bundle changed the table")
 	}
 	if res := r.step(d, false); res.Err != nil || !res.Full {
 		t.Fatalf("after a refused bundle the next reconcile must read the table back: %+v", res)
 	}
 	r.check(d)
-	if r.cl.applied[overlayNet.ID].Index != 16 {
-		t.Errorf("applied after the retry: %+v", r.cl.applied[overlayNet.ID])
+	if r.cl.AppliedByNet[overlayNet.ID].Index != 16 {
+		t.Errorf("applied after the retry: %+v", r.cl.AppliedByNet[overlayNet.ID])
 	}
 }
 
@@ -322,21 +323,21 @@ func matchAll(t *testing.T, what string, got, want []string) {
 func TestReconcileReportsPlumbingFailure(t *testing.T) {
 	r := newRig(t)
 	c1 := endpoint('1', overlayNet, "h1", "192.0.2.1", "10.0.0.2")
-	r.pl.fail[c1.ID] = errors.New("no such network namespace")
+	r.pl.Fail[c1.ID] = errors.New("no such network namespace")
 	d := with(NewDesired("h1"), 5, func(nets map[string]*model.Network, eps func(string) map[string]*model.Endpoint) {
 		nets[overlayNet.ID] = overlayNet
 		eps(overlayNet.ID)[c1.ID] = c1
 	})
 	r.step(d, true)
-	if got := r.cl.status(c1.ID); got != "error: no such network namespace" {
+	if got := r.cl.Status(c1.ID); got != "error: no such network namespace" {
 		t.Fatalf("status %q", got)
 	}
-	if _, ok := r.sw.ports[c1.PortName()]; ok {
+	if _, ok := r.sw.PortRows[c1.PortName()]; ok {
 		t.Fatal("a port for an endpoint that could not be plumbed")
 	}
-	delete(r.pl.fail, c1.ID)
+	delete(r.pl.Fail, c1.ID)
 	res, _ := r.a.rec.reconcile(context.Background(), d, false, true)
-	if res.Err != nil || r.cl.status(c1.ID) != "ready" {
-		t.Fatalf("after the fix: %v, status %s", res.Err, r.cl.status(c1.ID))
+	if res.Err != nil || r.cl.Status(c1.ID) != "ready" {
+		t.Fatalf("after the fix: %v, status %s", res.Err, r.cl.Status(c1.ID))
 	}
 }

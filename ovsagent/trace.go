@@ -1,13 +1,9 @@
 package ovsagent
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -16,6 +12,7 @@ import (
 	"github.com/ovsnet/ovsnet/flows"
 	"github.com/ovsnet/ovsnet/internal/store"
 	"github.com/ovsnet/ovsnet/model"
+	"github.com/ovsnet/ovsnet/ovsagent/vswitch"
 )
 
 // Tracer answers the controller's path-trace requests for this host: it
@@ -24,6 +21,7 @@ import (
 // controller may not reach the agent at all (see controller/trace_consul.go
 // for the key layout).
 type Tracer struct {
+	a  *Agent
 	st *store.Store
 	// rundir is the OVS run directory ("" for OVS's default), where
 	// ovs-vswitchd's pidfile and control socket are.
@@ -46,7 +44,7 @@ func NewTracer(cfg TracerConfig) (*Tracer, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Tracer{st: cfg.Store, rundir: cfg.OVSRundir, log: log, appctl: runAppctl}, nil
+	return &Tracer{st: cfg.Store, rundir: cfg.OVSRundir, log: log, appctl: vswitch.Appctl}, nil
 }
 
 // Bounds of the tracer's work.
@@ -71,8 +69,8 @@ func (t *Tracer) Name() string { return "trace" }
 // Run serves requests until ctx ends. Consul being away is waited out
 // with bounded back-off; a failing trace is answered with its error. It
 // never ends the agent.
-func (t *Tracer) Run(ctx context.Context, a *Agent) error {
-	host, bridge := a.HostName(), a.Config().Bridge
+func (t *Tracer) Run(ctx context.Context) error {
+	host, bridge := t.a.HostName(), t.a.Config().Bridge
 	lastSweep := time.Time{}
 	store.Watch{Prefix: t.st.K.TraceRequests(host),
 		OnError: func(err error) { t.log.Debug("trace requests: cannot read Consul", "err", err) },
@@ -119,6 +117,8 @@ func (t *Tracer) serve(ctx context.Context, host, bridge string, p store.Pair) {
 		"err", res.Error, "took", time.Since(start).Round(time.Microsecond))
 }
 
+func (t *Tracer) attach(a *Agent) { t.a = a }
+
 // Trace runs ofproto/trace for spec on bridge and parses its output.
 func (t *Tracer) Trace(ctx context.Context, spec model.TraceSpec, bridge string) model.HostTrace {
 	res := model.HostTrace{ID: spec.ID, Flow: spec.Flow, Steps: []model.TraceStep{}}
@@ -129,7 +129,7 @@ func (t *Tracer) Trace(ctx context.Context, spec model.TraceSpec, bridge string)
 	}
 	args := []string{"--timeout=" + strconv.Itoa(int(traceTimeout/time.Second))}
 	if t.rundir != "" {
-		ctl, err := vswitchdControl(t.rundir)
+		ctl, err := vswitch.VswitchdControl(t.rundir)
 		if err != nil {
 			res.Error = err.Error()
 			return res
@@ -162,32 +162,6 @@ func (t *Tracer) sweep(ctx context.Context, host string) {
 			}
 		}
 	}
-}
-
-// vswitchdControl is ovs-vswitchd's control socket in rundir:
-// <rundir>/ovs-vswitchd.<pid>.ctl, the pid read from its pidfile (it
-// changes when OVS restarts, so it is read for every trace).
-func vswitchdControl(rundir string) (string, error) {
-	b, err := os.ReadFile(filepath.Join(rundir, "ovs-vswitchd.pid"))
-	if err != nil {
-		return "", fmt.Errorf("ovs-vswitchd is not running in %s: %w", rundir, err)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
-		return "", fmt.Errorf("bad ovs-vswitchd pidfile in %s: %w", rundir, err)
-	}
-	return filepath.Join(rundir, fmt.Sprintf("ovs-vswitchd.%d.ctl", pid)), nil
-}
-
-func runAppctl(ctx context.Context, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, "ovs-appctl", args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return out, fmt.Errorf("ovs-appctl %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
-	}
-	return out, nil
 }
 
 func firstLine(s string) string {

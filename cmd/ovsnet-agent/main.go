@@ -21,6 +21,8 @@ import (
 	"github.com/ovsnet/ovsnet/internal/store"
 	"github.com/ovsnet/ovsnet/internal/version"
 	"github.com/ovsnet/ovsnet/ovsagent"
+	"github.com/ovsnet/ovsnet/ovsagent/hostnet"
+	"github.com/ovsnet/ovsnet/ovsagent/vswitch"
 )
 
 func main() {
@@ -69,7 +71,7 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	sw, err := ovsagent.ConnectOVSDB(ctx, *ovsdb, log)
+	sw, err := vswitch.ConnectOVSDB(ctx, *ovsdb, log)
 	if err != nil {
 		fail("%v", err)
 	}
@@ -95,13 +97,13 @@ func main() {
 		}
 	}
 	src := ovsagent.NewConsulSource(st, *host, env.Catalog, log)
-	a := ovsagent.New(cfg, src, sw, ovsagent.NewFlowTable(target), ovsagent.NewPlumber(), ovsagent.NewKernel(),
+	a := ovsagent.New(cfg, src, sw, vswitch.NewFlowTable(target), hostnet.NewPlumber(), hostnet.NewKernel(),
 		ovsagent.NewCluster(st, *host, log))
 	for _, e := range exts {
 		a.AddExtension(e)
 	}
 	if *datapath == "netdev" {
-		a.AddExtension(ovsagent.NewTunnelNeighbors(*ovsRundir, log))
+		a.AddExtension(hostnet.NewTunnelNeighbors(*ovsRundir, log))
 	}
 	log.Info("ovsnet agent starting", "tunnel_ip", tip, "underlay_mtu", *mtu, "bridge", *bridge, "datapath", *datapath,
 		"ovsdb", *ovsdb, "consul", *consul, "version", version.Version)

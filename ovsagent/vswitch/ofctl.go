@@ -1,4 +1,4 @@
-package ovsagent
+package vswitch
 
 import (
 	"bufio"
@@ -13,38 +13,27 @@ import (
 	"github.com/ovsnet/ovsnet/flows"
 )
 
-// FlowTable is the agent's view of the bridge's OpenFlow table.
-type FlowTable interface {
-	// Dump returns the ovsnet-owned flows installed on the bridge.
-	Dump(ctx context.Context) ([]flows.InstalledFlow, error)
-	// Apply makes one atomic change (an OpenFlow 1.4 bundle): every packet
-	// sees the table either before or after it, never in between.
-	Apply(ctx context.Context, d flows.Diff) error
-	// Target is the ovs-ofctl target of the bridge.
-	Target() string
-}
-
-// ofctlTable programs flows with go-openvswitch (bundles through
+// Ofctl programs flows with go-openvswitch (bundles through
 // ovs-ofctl) and reads them back with `ovs-ofctl dump-flows`.
 //
 // Reading back does not use go-openvswitch's parser: it knows only a subset
 // of actions (no goto_table, IN_PORT, nd fields) and fails on the rest, and
 // the diff only needs each flow's key and action text, which OVS prints in a
 // canonical form.
-type ofctlTable struct {
+type Ofctl struct {
 	target string
 }
 
 // NewFlowTable returns the flow table of a bridge. target is what ovs-ofctl
 // is given: a bridge name, or unix:<rundir>/<bridge>.mgmt when the OVS run
 // directory is not the default.
-func NewFlowTable(target string) FlowTable {
-	return &ofctlTable{target: target}
+func NewFlowTable(target string) *Ofctl {
+	return &Ofctl{target: target}
 }
 
-func (t *ofctlTable) Target() string { return t.target }
+func (t *Ofctl) Target() string { return t.target }
 
-func (t *ofctlTable) Dump(ctx context.Context) ([]flows.InstalledFlow, error) {
+func (t *Ofctl) Dump(ctx context.Context) ([]flows.InstalledFlow, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	owned := fmt.Sprintf("cookie=%#x/%#x", uint64(flows.OwnerCookie), uint64(flows.OwnerMask))
@@ -71,7 +60,7 @@ func (t *ofctlTable) Dump(ctx context.Context) ([]flows.InstalledFlow, error) {
 	return res, sc.Err()
 }
 
-func (t *ofctlTable) Apply(ctx context.Context, d flows.Diff) error {
+func (t *Ofctl) Apply(ctx context.Context, d flows.Diff) error {
 	if d.Empty() {
 		return nil
 	}

@@ -1,6 +1,6 @@
 //go:build integration
 
-package ovsagent
+package vswitch
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package ovsagent
+package hostnet
 
 import (
 	"context"
@@ -20,43 +20,15 @@ import (
 	"github.com/ovsnet/ovsnet/model"
 )
 
-// Plumber wires containers and internal ports into the host's kernel.
-type Plumber interface {
-	// EnsureEndpoint makes the endpoint's veth exist and its container side
-	// configured (name, MAC, MTU, addresses, routes). It is idempotent, and
-	// all-or-nothing: on failure it removes what it created.
-	EnsureEndpoint(ep *model.Endpoint, n *model.Network, mtu int) error
-	// RemoveEndpoint deletes the veth behind an OVS port name (both ends go);
-	// a missing veth is not an error.
-	RemoveEndpoint(portName string) error
-	// EndpointPorts lists the host-side veths ovsnet created.
-	EndpointPorts() ([]EndpointPort, error)
-	// SetUp brings a device up.
-	SetUp(name string) error
-	// WatchEndpointPorts calls changed whenever a host-side endpoint veth
-	// goes down, until ctx ends.
-	WatchEndpointPorts(ctx context.Context, changed func()) error
-	// EnsureDockerVeth creates a Docker endpoint's veth in the host's
-	// namespace (Docker moves the peer into the container and configures
-	// it) and returns the peer's name. Idempotent.
-	EnsureDockerVeth(ep *model.Endpoint, mtu int) (string, error)
-	// Exists says whether a network device of that name exists here.
-	Exists(name string) bool
-	// ConfigureInternal brings an OVS internal port up in the kernel with
-	// these addresses and routes. It reports false while OVS has not created
-	// it yet.
-	ConfigureInternal(name string, addrs []netip.Prefix, routes []flows.Route, mtu int) (bool, error)
-}
-
-type netlinkPlumber struct{}
+type Netlink struct{}
 
 // NewPlumber returns the netlink-based Plumber of the agent's own namespace
 // (the host's).
-func NewPlumber() Plumber { return netlinkPlumber{} }
+func NewPlumber() Netlink { return Netlink{} }
 
 var endpointPortRE = regexp.MustCompile(`^ovs[0-9a-f]{11}$`)
 
-func (netlinkPlumber) EnsureEndpoint(ep *model.Endpoint, n *model.Network, mtu int) error {
+func (Netlink) EnsureEndpoint(ep *model.Endpoint, n *model.Network, mtu int) error {
 	if _, err := netlink.LinkByName(ep.PortName()); err == nil {
 		return nil // plumbed before (possibly by a previous agent process)
 	}
@@ -194,7 +166,7 @@ func prefixNet(p netip.Prefix) *net.IPNet {
 	return &net.IPNet{IP: net.IP(p.Addr().AsSlice()), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
 }
 
-func (netlinkPlumber) RemoveEndpoint(portName string) error {
+func (Netlink) RemoveEndpoint(portName string) error {
 	link, err := netlink.LinkByName(portName)
 	if err != nil {
 		var nf netlink.LinkNotFoundError
@@ -215,7 +187,7 @@ type EndpointPort struct {
 	Up   bool
 }
 
-func (netlinkPlumber) EndpointPorts() ([]EndpointPort, error) {
+func (Netlink) EndpointPorts() ([]EndpointPort, error) {
 	links, err := netlink.LinkList()
 	if err != nil {
 		return nil, fmt.Errorf("list links: %w", err)
@@ -229,7 +201,7 @@ func (netlinkPlumber) EndpointPorts() ([]EndpointPort, error) {
 	return out, nil
 }
 
-func (netlinkPlumber) SetUp(name string) error {
+func (Netlink) SetUp(name string) error {
 	link, err := netlink.LinkByName(name)
 	if err != nil {
 		return fmt.Errorf("find %s: %w", name, err)
@@ -240,7 +212,7 @@ func (netlinkPlumber) SetUp(name string) error {
 	return nil
 }
 
-func (netlinkPlumber) WatchEndpointPorts(ctx context.Context, changed func()) error {
+func (Netlink) WatchEndpointPorts(ctx context.Context, changed func()) error {
 	updates := make(chan netlink.LinkUpdate, 64)
 	done := make(chan struct{})
 	defer close(done)
@@ -278,7 +250,7 @@ func (netlinkPlumber) WatchEndpointPorts(ctx context.Context, changed func()) er
 	}
 }
 
-func (netlinkPlumber) ConfigureInternal(name string, addrs []netip.Prefix, routes []flows.Route, mtu int) (bool, error) {
+func (Netlink) ConfigureInternal(name string, addrs []netip.Prefix, routes []flows.Route, mtu int) (bool, error) {
 	link, err := netlink.LinkByName(name)
 	if err != nil {
 		var nf netlink.LinkNotFoundError
@@ -326,7 +298,7 @@ func (netlinkPlumber) ConfigureInternal(name string, addrs []netip.Prefix, route
 // Docker moves and renames it.
 func dockerPeerName(ep *model.Endpoint) string { return "ovt" + ep.ID[:11] }
 
-func (netlinkPlumber) EnsureDockerVeth(ep *model.Endpoint, mtu int) (string, error) {
+func (Netlink) EnsureDockerVeth(ep *model.Endpoint, mtu int) (string, error) {
 	peer := dockerPeerName(ep)
 	if _, err := netlink.LinkByName(ep.PortName()); err == nil {
 		return peer, nil
@@ -368,7 +340,7 @@ func (netlinkPlumber) EnsureDockerVeth(ep *model.Endpoint, mtu int) (string, err
 	return peer, nil
 }
 
-func (netlinkPlumber) Exists(name string) bool {
+func (Netlink) Exists(name string) bool {
 	_, err := netlink.LinkByName(name)
 	return err == nil
 }

@@ -1,4 +1,4 @@
-package ovsagent
+package vswitch
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 	"github.com/ovn-org/libovsdb/ovsdb"
 
 	"github.com/ovsnet/ovsnet/flows"
-	"github.com/ovsnet/ovsnet/ovsagent/ovsdbmodel"
+	"github.com/ovsnet/ovsnet/ovsagent/vswitch/ovsdbmodel"
 )
 
 // BridgeConfig is how the integration bridge must look.
@@ -40,27 +40,9 @@ type ActualPort struct {
 	Error               string
 }
 
-// Switch is the agent's view of its host's OVS database.
-type Switch interface {
-	// EnsureBridge creates or corrects the integration bridge (secure fail
-	// mode, OpenFlow 1.3/1.4, named pipeline tables). It never deletes the
-	// bridge or its flows.
-	EnsureBridge(ctx context.Context, cfg BridgeConfig) error
-	// Ports lists the ovsnet-owned ports of the bridge.
-	Ports(ctx context.Context) (map[string]ActualPort, error)
-	// PlanOFPorts gives every desired port its OpenFlow port number without
-	// changing anything: ports without a fixed number keep the one they
-	// have, or get the lowest free one. Flows can be installed with these
-	// numbers before the ports exist.
-	PlanOFPorts(ctx context.Context, desired []flows.Port) (flows.OFPorts, error)
-	// SyncPorts makes the owned ports equal desired, with the planned port
-	// numbers, in one transaction.
-	SyncPorts(ctx context.Context, bridge string, desired []flows.Port, ofports flows.OFPorts) error
-	Close()
-}
-
-// ovsdbSwitch implements Switch with libovsdb.
-type ovsdbSwitch struct {
+// OVSDB is the integration bridge and its ports in the host's Open_vSwitch
+// database, through libovsdb.
+type OVSDB struct {
 	c      client.Client
 	bridge string
 	log    *slog.Logger
@@ -69,7 +51,7 @@ type ovsdbSwitch struct {
 // ConnectOVSDB connects to a host's ovsdb-server (e.g. unix:/run/openvswitch/db.sock)
 // and mirrors the tables the agent uses into libovsdb's cache. The client
 // reconnects on its own; transactions then wait (bounded by their context).
-func ConnectOVSDB(ctx context.Context, endpoint string, log *slog.Logger) (Switch, error) {
+func ConnectOVSDB(ctx context.Context, endpoint string, log *slog.Logger) (*OVSDB, error) {
 	dbModel, err := ovsdbmodel.FullDatabaseModel()
 	if err != nil {
 		return nil, fmt.Errorf("ovsdb model: %w", err)
@@ -97,12 +79,12 @@ func ConnectOVSDB(ctx context.Context, endpoint string, log *slog.Logger) (Switc
 		c.Close()
 		return nil, fmt.Errorf("monitor OVSDB at %s: %w", endpoint, err)
 	}
-	return &ovsdbSwitch{c: c, log: log}, nil
+	return &OVSDB{c: c, log: log}, nil
 }
 
-func (s *ovsdbSwitch) Close() { s.c.Close() }
+func (s *OVSDB) Close() { s.c.Close() }
 
-func (s *ovsdbSwitch) transact(ctx context.Context, ops []ovsdb.Operation) error {
+func (s *OVSDB) transact(ctx context.Context, ops []ovsdb.Operation) error {
 	if len(ops) == 0 {
 		return nil
 	}
@@ -120,14 +102,14 @@ func (s *ovsdbSwitch) transact(ctx context.Context, ops []ovsdb.Operation) error
 
 // settle waits (bounded) until the cache shows what a transaction wrote, so
 // the next read does not act on pre-transaction state.
-func (s *ovsdbSwitch) settle(ctx context.Context, done func() bool) {
+func (s *OVSDB) settle(ctx context.Context, done func() bool) {
 	deadline := time.Now().Add(2 * time.Second)
 	for !done() && time.Now().Before(deadline) && ctx.Err() == nil {
 		time.Sleep(2 * time.Millisecond)
 	}
 }
 
-func (s *ovsdbSwitch) findBridge(ctx context.Context, name string) (*ovsdbmodel.Bridge, error) {
+func (s *OVSDB) findBridge(ctx context.Context, name string) (*ovsdbmodel.Bridge, error) {
 	var brs []ovsdbmodel.Bridge
 	if err := s.c.WhereCache(func(b *ovsdbmodel.Bridge) bool { return b.Name == name }).List(ctx, &brs); err != nil {
 		return nil, err
@@ -138,7 +120,7 @@ func (s *ovsdbSwitch) findBridge(ctx context.Context, name string) (*ovsdbmodel.
 	return &brs[0], nil
 }
 
-func (s *ovsdbSwitch) EnsureBridge(ctx context.Context, cfg BridgeConfig) error {
+func (s *OVSDB) EnsureBridge(ctx context.Context, cfg BridgeConfig) error {
 	s.bridge = cfg.Name
 	br, err := s.findBridge(ctx, cfg.Name)
 	if err != nil {
@@ -249,7 +231,7 @@ func sameProtocols(a, b []ovsdbmodel.BridgeProtocols) bool {
 // flowTableOps returns operations creating Flow_Table rows for tables the
 // bridge does not name correctly yet, and the bridge's new flow_tables map
 // (nil when nothing changes).
-func (s *ovsdbSwitch) flowTableOps(ctx context.Context, br *ovsdbmodel.Bridge) ([]ovsdb.Operation, map[int]string, error) {
+func (s *OVSDB) flowTableOps(ctx context.Context, br *ovsdbmodel.Bridge) ([]ovsdb.Operation, map[int]string, error) {
 	var existing []ovsdbmodel.FlowTable
 	if err := s.c.List(ctx, &existing); err != nil {
 		return nil, nil, err
@@ -283,7 +265,7 @@ func (s *ovsdbSwitch) flowTableOps(ctx context.Context, br *ovsdbmodel.Bridge) (
 	return ops, want, nil
 }
 
-func (s *ovsdbSwitch) Ports(ctx context.Context) (map[string]ActualPort, error) {
+func (s *OVSDB) Ports(ctx context.Context) (map[string]ActualPort, error) {
 	br, err := s.findBridge(ctx, s.bridge)
 	if err != nil {
 		return nil, err
@@ -333,7 +315,7 @@ func (s *ovsdbSwitch) Ports(ctx context.Context) (map[string]ActualPort, error) 
 	return out, nil
 }
 
-func (s *ovsdbSwitch) PlanOFPorts(ctx context.Context, desired []flows.Port) (flows.OFPorts, error) {
+func (s *OVSDB) PlanOFPorts(ctx context.Context, desired []flows.Port) (flows.OFPorts, error) {
 	actual, err := s.Ports(ctx)
 	if err != nil {
 		return nil, err
@@ -374,7 +356,7 @@ func (s *ovsdbSwitch) PlanOFPorts(ctx context.Context, desired []flows.Port) (fl
 	return ofports, nil
 }
 
-func (s *ovsdbSwitch) SyncPorts(ctx context.Context, bridge string, desired []flows.Port, ofports flows.OFPorts) error {
+func (s *OVSDB) SyncPorts(ctx context.Context, bridge string, desired []flows.Port, ofports flows.OFPorts) error {
 	actual, err := s.Ports(ctx)
 	if err != nil {
 		return err

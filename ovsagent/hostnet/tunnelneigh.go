@@ -1,4 +1,4 @@
-package ovsagent
+package hostnet
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ovsnet/ovsnet/model"
+	"github.com/ovsnet/ovsnet/ovsagent/vswitch"
 )
 
 // TunnelNeighbors keeps ovs-vswitchd's tunnel neighbour cache filled with
@@ -66,7 +67,7 @@ type NextHop struct {
 // rundir ("" for ovs-appctl's default).
 func NewTunnelNeighbors(rundir string, log *slog.Logger) *TunnelNeighbors {
 	return &TunnelNeighbors{Period: 10 * time.Second, rundir: rundir, log: log.With("part", "tunnel-neighbors"),
-		hops: kernelNextHops{}, appctl: runAppctl, wake: make(chan struct{}, 1)}
+		hops: kernelNextHops{}, appctl: vswitch.Appctl, wake: make(chan struct{}, 1)}
 }
 
 func (t *TunnelNeighbors) Name() string { return "tunnel-neighbors" }
@@ -97,7 +98,7 @@ func (t *TunnelNeighbors) OnState(st *model.HostState) {
 // resolved yet is looked at again.
 const retryUnresolved = 100 * time.Millisecond
 
-func (t *TunnelNeighbors) Run(ctx context.Context, _ *Agent) error {
+func (t *TunnelNeighbors) Run(ctx context.Context) error {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -169,7 +170,7 @@ func (t *TunnelNeighbors) sync(ctx context.Context, peers []netip.Addr) (pending
 func (t *TunnelNeighbors) run(ctx context.Context, args ...string) ([]byte, error) {
 	pre := []string{"--timeout=5"}
 	if t.rundir != "" {
-		ctl, err := vswitchdControl(t.rundir)
+		ctl, err := vswitch.VswitchdControl(t.rundir)
 		if err != nil {
 			return nil, err
 		}

@@ -1,4 +1,4 @@
-package ovsagent
+package hostnet
 
 import (
 	"bytes"
@@ -12,14 +12,6 @@ import (
 	"text/template"
 	"time"
 )
-
-// Kernel is the host kernel's part of egress: forwarding, NAT and the
-// firewall that keeps networks apart where they meet in the host.
-type Kernel interface {
-	// Apply installs the ruleset for these egress rules, replacing the
-	// previous one atomically. It does nothing if nothing changed.
-	Apply(ctx context.Context, r KernelRules) error
-}
 
 // KernelRules is what the host kernel must do for ovsnet.
 type KernelRules struct {
@@ -46,15 +38,15 @@ type GatewayRule struct {
 	Subnet netip.Prefix
 }
 
-// nftKernel applies the rules as one nftables table, ip ovsnet, through
+// Nftables applies the rules as one nftables table, ip ovsnet, through
 // `nft -f -`: a single atomic transaction that `nft list table ip ovsnet`
 // shows back to the operator.
-type nftKernel struct {
+type Nftables struct {
 	last string
 }
 
 // NewKernel returns the nftables-based Kernel.
-func NewKernel() Kernel { return &nftKernel{} }
+func NewKernel() *Nftables { return &Nftables{} }
 
 var nftTemplate = template.Must(template.New("nft").Parse(`table ip ovsnet
 delete table ip ovsnet
@@ -90,7 +82,7 @@ table ip ovsnet {
 }
 `))
 
-func (k *nftKernel) Apply(ctx context.Context, r KernelRules) error {
+func (k *Nftables) Apply(ctx context.Context, r KernelRules) error {
 	sort.Slice(r.Gateways, func(i, j int) bool { return r.Gateways[i].Port < r.Gateways[j].Port })
 	sort.Slice(r.Published, func(i, j int) bool {
 		if r.Published[i].Proto != r.Published[j].Proto {
