@@ -73,12 +73,14 @@ type Agent struct {
 	mu       sync.Mutex
 	desired  *Desired
 	local    bool // the local side (ports, plumbing) must be looked at
+	full     bool // a full reconcile was asked for
 	state    *model.HostState
 	reported map[string]model.EndpointStatus // last written per endpoint
 	watchers []func(*model.HostState)
 	saved    chan struct{}
 
-	rec *reconciler
+	rec   *reconciler
+	peers PeerResolver
 
 	// Reconciled, when set, is called after every reconcile (tests), and
 	// so is every function registered with OnReconciled (metrics).
@@ -177,8 +179,7 @@ type ReconcileResult struct {
 	Owners   int
 	Duration time.Duration
 	Err      error
-	// Tables counts the desired flows by table name (full reconciles
-	// only; nil otherwise).
+	// Tables counts the desired flows by table name.
 	Tables map[string]int
 }
 
@@ -198,7 +199,23 @@ func New(cfg Config, src Source, sw Switch, of FlowTable, pl Plumber, kern Kerne
 		trigger: make(chan struct{}, 1), reported: map[string]model.EndpointStatus{},
 		saved: make(chan struct{}, 1), started: time.Now().UTC()}
 	a.rec = newReconciler(a)
+	if l, ok := of.(interface{ OnLost(func()) }); ok {
+		l.OnLost(a.Resync) // OVS went away: read its table back at once
+	}
 	return a
+}
+
+// ResolvePeersWith sets what resolves new tunnel peers before their
+// endpoints are reported applied. Call before Run.
+func (a *Agent) ResolvePeersWith(p PeerResolver) { a.peers = p }
+
+// Resync asks for a full reconcile soon: the flow table read back and
+// everything checked.
+func (a *Agent) Resync() {
+	a.mu.Lock()
+	a.full = true
+	a.mu.Unlock()
+	a.kick()
 }
 
 // Trigger asks for a reconcile soon that also looks at the local side
@@ -363,7 +380,8 @@ func (a *Agent) reconcileLoop(ctx context.Context) {
 		}
 		a.mu.Lock()
 		d, local := a.desired, a.local
-		a.local = false
+		full = full || a.full
+		a.local, a.full = false, false
 		a.mu.Unlock()
 		if d == nil {
 			resync.Reset(a.cfg.Resync)

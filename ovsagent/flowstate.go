@@ -30,8 +30,10 @@ type owner struct {
 type flowState struct {
 	byOwner map[owner][]flows.Flow
 	byKey   map[string]*keyedFlow
-	// perNet counts each network's flows (network and endpoint owners).
-	perNet map[string]int
+	// perNet counts each network's flows (network and endpoint owners);
+	// perTable the distinct flows of each table.
+	perNet   map[string]int
+	perTable map[string]int
 }
 
 type keyedFlow struct {
@@ -40,7 +42,7 @@ type keyedFlow struct {
 }
 
 func newFlowState() *flowState {
-	return &flowState{byOwner: map[owner][]flows.Flow{}, byKey: map[string]*keyedFlow{}, perNet: map[string]int{}}
+	return &flowState{byOwner: map[owner][]flows.Flow{}, byKey: map[string]*keyedFlow{}, perNet: map[string]int{}, perTable: map[string]int{}}
 }
 
 // set makes o own exactly fs, adding to d what the table must change.
@@ -64,6 +66,7 @@ func (s *flowState) set(o owner, fs []flows.Flow, d *flows.Diff) {
 		e.refs--
 		if e.refs <= 0 {
 			delete(s.byKey, k)
+			s.perTable[e.flow.Table.Name]--
 			d.Delete = append(d.Delete, e.flow)
 		}
 	}
@@ -72,6 +75,7 @@ func (s *flowState) set(o owner, fs []flows.Flow, d *flows.Diff) {
 		switch {
 		case e == nil:
 			s.byKey[k] = &keyedFlow{flow: f, refs: 1}
+			s.perTable[f.Table.Name]++
 			d.Add = append(d.Add, f)
 		case e.flow.Cookie != f.Cookie || e.flow.ActionsText() != f.ActionsText():
 			e.flow = f
@@ -116,3 +120,14 @@ func (s *flowState) all() []flows.Flow {
 
 // count is the number of distinct flows.
 func (s *flowState) count() int { return len(s.byKey) }
+
+// tables counts the distinct flows per table name.
+func (s *flowState) tables() map[string]int {
+	out := make(map[string]int, len(s.perTable))
+	for k, v := range s.perTable {
+		if v > 0 {
+			out[k] = v
+		}
+	}
+	return out
+}

@@ -79,3 +79,10 @@ type Kernel interface {
 	// previous one atomically. It does nothing if nothing changed.
 	Apply(ctx context.Context, r hostnet.KernelRules) error
 }
+
+// PeerResolver makes sure the datapath can reach new tunnel peers before
+// their endpoints are reported applied (hostnet.TunnelNeighbors, for the
+// userspace datapath, which drops the packet that makes it resolve one).
+type PeerResolver interface {
+	EnsurePeers(ctx context.Context, peers []netip.Addr) error
+}

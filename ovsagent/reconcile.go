@@ -32,6 +32,8 @@ type reconciler struct {
 	bridgeOK     bool
 	planned      flows.OFPorts
 	internalDone map[string]string
+	// newPeers are the tunnel peers this reconcile added.
+	newPeers []netip.Addr
 	// appliedSent is what was last reported per network.
 	appliedSent map[string]store.Applied
 	statsSent   store.HostStats
@@ -111,6 +113,7 @@ func (r *reconciler) reconcile(ctx context.Context, d *Desired, full, local bool
 		res.Owners = r.incremental(d, ch, ofports, &diff)
 	}
 	res.Flows = r.fs.count()
+	res.Tables = r.fs.tables()
 	phase.mark("compute")
 
 	flowsDone := make(chan error, 1)
@@ -132,6 +135,15 @@ func (r *reconciler) reconcile(ctx context.Context, d *Desired, full, local bool
 	res.Added, res.Deleted = len(diff.Add), len(diff.Delete)+len(diff.Purge)
 	r.applied = d
 	phase.mark("flows")
+	if len(r.newPeers) > 0 && a.peers != nil {
+		pctx, cancel := context.WithTimeout(ctx, peerResolveTimeout)
+		if err := a.peers.EnsurePeers(pctx, r.newPeers); err != nil {
+			a.log.Warn("new tunnel peers not resolved yet; their first packets may be lost", "peers", r.newPeers, "err", err)
+		}
+		cancel()
+		phase.mark("peers")
+	}
+	r.newPeers = r.newPeers[:0]
 
 	if local {
 		if err := a.report(ctx, hs, failed, ofports, desiredPorts); err != nil {
@@ -146,6 +158,9 @@ func (r *reconciler) reconcile(ctx context.Context, d *Desired, full, local bool
 	phase.mark("report")
 	return res, again || res.Err != nil
 }
+
+// peerResolveTimeout bounds the wait for a new tunnel peer's next hop.
+const peerResolveTimeout = time.Second
 
 // changes is what differs between two desired states.
 type changes struct {
@@ -273,6 +288,7 @@ func (r *reconciler) peerRef(host string, ep *model.Endpoint, delta int, diff *f
 	switch {
 	case before <= 0 && after > 0:
 		r.fs.set(o, flows.PeerFlows(ip, r.a.cfg.Pipeline), diff)
+		r.newPeers = append(r.newPeers, ip)
 	case before > 0 && after <= 0:
 		r.fs.set(o, nil, diff)
 	}
@@ -300,10 +316,6 @@ func (r *reconciler) fullDiff(ctx context.Context, d *Desired, ofports flows.OFP
 	}
 	res.Owners = len(fs.byOwner)
 	want := fs.all()
-	res.Tables = map[string]int{}
-	for _, f := range want {
-		res.Tables[f.Table.Name]++
-	}
 	installed, err := r.a.of.Dump(ctx)
 	if err != nil {
 		return flows.Diff{}, err

@@ -63,10 +63,11 @@ func main() {
 	if *mtu == 0 {
 		*mtu = mtuOf(tip)
 	}
-	target := *bridge
-	if *ovsRundir != "" {
-		target = "unix:" + filepath.Join(*ovsRundir, *bridge+".mgmt")
+	rundir := *ovsRundir
+	if rundir == "" {
+		rundir = "/var/run/openvswitch"
 	}
+	target := "unix:" + filepath.Join(rundir, *bridge+".mgmt")
 	log = log.With("host", *host)
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -97,13 +98,15 @@ func main() {
 		}
 	}
 	src := ovsagent.NewConsulSource(st, *host, env.Catalog, log)
-	a := ovsagent.New(cfg, src, sw, vswitch.NewFlowTable(target), hostnet.NewPlumber(), hostnet.NewKernel(),
+	a := ovsagent.New(cfg, src, sw, vswitch.NewOpenFlow(target), hostnet.NewPlumber(), hostnet.NewKernel(),
 		ovsagent.NewCluster(st, *host, log))
 	for _, e := range exts {
 		a.AddExtension(e)
 	}
 	if *datapath == "netdev" {
-		a.AddExtension(hostnet.NewTunnelNeighbors(*ovsRundir, log))
+		tn := hostnet.NewTunnelNeighbors(*ovsRundir, log)
+		a.AddExtension(tn)
+		a.ResolvePeersWith(tn)
 	}
 	log.Info("ovsnet agent starting", "tunnel_ip", tip, "underlay_mtu", *mtu, "bridge", *bridge, "datapath", *datapath,
 		"ovsdb", *ovsdb, "consul", *consul, "version", version.Version)

@@ -25,6 +25,7 @@ func main() {
 	consul := flag.String("consul", envOr("CONSUL_HTTP_ADDR", "127.0.0.1:8500"), "Consul HTTP address")
 	prefix := flag.String("prefix", "ovsnet", "Consul KV prefix of ovsnet's state")
 	id := flag.String("id", "", "replica id in the leader lock (default host name and pid)")
+	advertise := flag.String("advertise", "", "URL where the other replicas reach this one's API (they forward to the leader): http://HOST:PORT or unix:/PATH (default: from the first -listen address)")
 	token := flag.String("token", os.Getenv("OVSNET_TOKEN"), "bearer token required for changes (default none: open)")
 	readyTimeout := flag.Duration("ready-timeout", 20*time.Second, "how long a connect waits for the host's agent")
 	logLevel := flag.String("log-level", "info", "debug, info, warn or error")
@@ -38,7 +39,11 @@ func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	slog.SetDefault(log)
 
-	c, err := controller.New(controller.Config{ConsulAddr: *consul, Prefix: *prefix, ID: *id,
+	url := *advertise
+	if url == "" {
+		url = advertiseURL(strings.TrimSpace(strings.Split(*listen, ",")[0]))
+	}
+	c, err := controller.New(controller.Config{ConsulAddr: *consul, Prefix: *prefix, ID: *id, URL: url,
 		ReadyTimeout: *readyTimeout, Token: *token, Logger: log})
 	if err != nil {
 		log.Error("starting controller", "err", err)
@@ -85,6 +90,24 @@ func listen1(addr string) (net.Listener, error) {
 		return net.Listen("unix", path)
 	}
 	return net.Listen("tcp", addr)
+}
+
+// advertiseURL is how other replicas reach a listen address: a wildcard
+// host is replaced by this machine's name.
+func advertiseURL(addr string) string {
+	if path, ok := strings.CutPrefix(addr, "unix:"); ok {
+		return "unix:" + strings.TrimPrefix(path, "//")
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return ""
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		if h, err := os.Hostname(); err == nil {
+			host = h
+		}
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 func envOr(k, def string) string {

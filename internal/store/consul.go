@@ -113,7 +113,20 @@ func (c *Consul) Txn(ctx context.Context, ops []Op) (uint64, error) {
 		}
 		return 0, &ConflictError{OpIndex: -1, What: "rolled back"}
 	}
-	return meta.LastIndex, nil
+	// The index of the written keys is the transaction's raft index; the
+	// response's own index header is not always it.
+	var index uint64
+	if resp != nil {
+		for _, r := range resp.Results {
+			if r != nil && r.KV != nil {
+				index = max(index, r.KV.ModifyIndex)
+			}
+		}
+	}
+	if index == 0 {
+		index = meta.LastIndex
+	}
+	return index, nil
 }
 
 // CreateSession implements Backend. Sessions release (not delete) what
@@ -123,8 +136,10 @@ func (c *Consul) CreateSession(ctx context.Context, s SessionSpec) (string, erro
 	if ttl < 10*time.Second {
 		ttl = 10 * time.Second // Consul's minimum
 	}
+	// Consul reads a lock delay of 0 as its default, 15 s.
+	delay := max(s.LockDelay, time.Millisecond)
 	id, _, err := c.client.Session().Create(&api.SessionEntry{Name: s.Name, TTL: ttl.String(),
-		Behavior: api.SessionBehaviorRelease, LockDelay: s.LockDelay}, (&api.WriteOptions{}).WithContext(ctx))
+		Behavior: api.SessionBehaviorRelease, LockDelay: delay}, (&api.WriteOptions{}).WithContext(ctx))
 	if err != nil {
 		return "", c.fail(ctx, err)
 	}

@@ -94,6 +94,27 @@ func (t *TunnelNeighbors) OnState(st *model.HostState) {
 	}
 }
 
+// EnsurePeers makes OVS's cache hold these peers' next hops now, waiting
+// (bounded by ctx) for the kernel to resolve them: the agent calls it for
+// new peers before it reports their endpoints applied, so the first packet
+// towards them is not the one the datapath drops.
+func (t *TunnelNeighbors) EnsurePeers(ctx context.Context, peers []netip.Addr) error {
+	for {
+		pending, err := t.sync(ctx, peers)
+		if err == nil && pending == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			if err == nil {
+				err = fmt.Errorf("%d tunnel peers not resolved yet", pending)
+			}
+			return err
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
 // retryUnresolved is how soon a peer whose next hop the kernel has not
 // resolved yet is looked at again.
 const retryUnresolved = 100 * time.Millisecond

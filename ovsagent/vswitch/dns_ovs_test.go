@@ -46,7 +46,8 @@ func TestDNSFlowsRoundTripThroughOVS(t *testing.T) {
 	if ofports[cfg.DNS.PortName] != cfg.DNS.OFPort {
 		t.Fatalf("DNS port planned at %d, want %d", ofports[cfg.DNS.PortName], cfg.DNS.OFPort)
 	}
-	ft := NewFlowTable(h.Mgmt("br-int"))
+	ft := NewOpenFlow(h.Mgmt("br-int"))
+	defer ft.Close()
 	want := flows.Build(st, cfg, ofports)
 	if err := ft.Apply(ctx, flows.ComputeDiff(want, nil)); err != nil {
 		t.Fatal(err)

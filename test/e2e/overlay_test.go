@@ -169,12 +169,14 @@ func startPing(ctx context.Context, ct *lab.Container, addr string, interval tim
 }
 
 // The userspace datapath drops the packet that makes it resolve a tunnel
-// peer, so every agent fills OVS's tunnel neighbour cache before any
-// container sends: every host holds every peer's br-phy MAC without any
-// traffic, gets it back after a flush, and the very first packet from a
-// new container on a new network crosses the tunnel.
+// peer, so agents fill OVS's tunnel neighbour cache themselves: a host
+// resolves a peer as soon as they share a network, before it reports the
+// change applied, so the very first packet of a new container crosses the
+// tunnel; a flushed cache is refilled. Hosts that share nothing do not
+// resolve each other.
 func TestTunnelPeersResolvedBeforeFirstPacket(t *testing.T) {
 	c := cluster.New(t, cluster.Options{Hosts: 3})
+	h1, h2, h3 := c.Lab.Hosts[0], c.Lab.Hosts[1], c.Lab.Hosts[2]
 	cached := func(h *lab.Host) map[string]string {
 		out, err := h.Appctl("tnl/neigh/show")
 		if err != nil {
@@ -188,36 +190,43 @@ func TestTunnelPeersResolvedBeforeFirstPacket(t *testing.T) {
 		}
 		return m
 	}
-	allPeers := func(h *lab.Host) error {
+	knows := func(h *lab.Host, peers ...*lab.Host) error {
 		got := cached(h)
-		for _, p := range c.Lab.Hosts {
-			if p != h && got[p.TunnelIP.String()] != p.PhyMAC {
+		for _, p := range peers {
+			if got[p.TunnelIP.String()] != p.PhyMAC {
 				return errorf("%s's OVS has %s at %q, want %s (cache: %v)", h.Name, p.TunnelIP, got[p.TunnelIP.String()], p.PhyMAC, got)
 			}
 		}
 		return nil
 	}
-	for _, h := range c.Lab.Hosts {
-		cluster.Poll(t, 5*time.Second, h.Name+" knows every tunnel peer", func() error { return allPeers(h) })
-	}
-
-	h1 := c.Lab.Hosts[0]
-	if _, err := h1.Appctl("tnl/neigh/flush"); err != nil {
-		t.Fatal(err)
-	}
-	if len(cached(h1)) != 0 {
-		t.Fatalf("flush left %v", cached(h1))
-	}
-	cluster.Poll(t, 15*time.Second, "h1 refills its tunnel neighbours after a flush", func() error { return allPeers(h1) })
 
 	c.CreateNetwork("first", "--subnet", "10.9.0.0/24")
-	a := c.Lab.AddContainer(c.Lab.Hosts[1], "a")
-	b := c.Lab.AddContainer(c.Lab.Hosts[2], "b")
+	a := c.Lab.AddContainer(h2, "a")
+	b := c.Lab.AddContainer(h3, "b")
 	c.Connect("first", a, nil)
 	ep := c.Connect("first", b, nil)
-	// One echo request, no retry: it is the first packet b ever sends.
+	// One echo request, no retry: it is the first packet a ever sends.
 	out, err := a.Exec(t.Context(), "ping", "-n", "-c", "1", "-W", "2", ep.IPv4.Addr().String())
 	if err != nil || !strings.Contains(string(out), "1 received") {
 		t.Fatalf("the first packet from a (h2) to b (h3) was lost: %v\n%s", err, out)
+	}
+	if err := knows(h2, h3); err != nil {
+		t.Fatal(err)
+	}
+	if err := knows(h3, h2); err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := h2.Appctl("tnl/neigh/flush"); err != nil {
+		t.Fatal(err)
+	}
+	cluster.Poll(t, 15*time.Second, "h2 refills its tunnel neighbours after a flush", func() error { return knows(h2, h3) })
+
+	// A third host joins the network: its first packet crosses too.
+	d := c.Lab.AddContainer(h1, "d")
+	c.Connect("first", d, nil)
+	out, err = d.Exec(t.Context(), "ping", "-n", "-c", "1", "-W", "2", ep.IPv4.Addr().String())
+	if err != nil || !strings.Contains(string(out), "1 received") {
+		t.Fatalf("the first packet from d (h1) to b (h3) was lost: %v\n%s", err, out)
 	}
 }
