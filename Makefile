@@ -3,7 +3,7 @@
 GO ?= $(shell command -v go || echo /usr/local/go/bin/go)
 BIN := bin
 
-.PHONY: all build test unit e2e bench bench-ready bench-dns quickstart quickstart-down generate lint clean
+.PHONY: all build test unit e2e bench bench-ready bench-dns bench-scale bench-create bench-resync bench-compare quickstart quickstart-down generate lint clean
 
 all: build
 
@@ -28,6 +28,28 @@ bench: bench-ready
 bench-ready:
 	./deploy/install-deps.sh
 	$(GO) test -run '^$$' -bench EndpointReady -benchtime 1x -timeout 30m -v ./test/bench/
+
+# The control plane at scale: the real controller and Consul with up to
+# 1,000 simulated hosts, 2,000 networks and 50,000 endpoints; bytes, CPU,
+# hosts touched and latency per attach at each size.
+bench-scale:
+	./deploy/install-deps.sh
+	$(GO) test -run '^$$' -bench '^BenchmarkScale$$' -benchtime 1x -timeout 120m -v ./test/bench/
+
+# 1,000 networks created one by one on the 3-host lab.
+bench-create:
+	./deploy/install-deps.sh
+	$(GO) test -run '^$$' -bench '^BenchmarkNetworkCreate$$' -benchtime 1x -timeout 30m -v ./test/bench/
+
+# A full resync of 10,000 endpoints' flows beside ovs-ofctl --bundle add-flows.
+bench-resync:
+	./deploy/install-deps.sh
+	$(GO) test -run '^$$' -bench '^BenchmarkResync$$' -benchtime 1x -timeout 30m -v ./test/bench/
+
+# This tree against a baseline commit in one run (BASE=a070141 ROUNDS=5).
+bench-compare:
+	./deploy/install-deps.sh
+	./test/bench/compare.sh $(or $(BASE),a070141) $(or $(ROUNDS),5)
 
 # DNS: dnsperf against the agent's resolver (host listener and in OVS from a
 # container), co-located on this machine's cores; figures in the log.

@@ -30,7 +30,7 @@ type Config struct {
 	Bridge       string
 	DatapathType string
 	// StateDir keeps the last desired state, so a restarted agent can
-	// reconcile even while Consul is unreachable.
+	// reconcile even while Consul is unreachable ("": no cache).
 	StateDir string
 	// Pipeline is the host-level flow configuration.
 	Pipeline flows.Config
@@ -268,6 +268,9 @@ func (a *Agent) statePath() string { return filepath.Join(a.cfg.StateDir, "state
 
 // loadCachedState reads the state saved by a previous run.
 func (a *Agent) loadCachedState() {
+	if a.cfg.StateDir == "" {
+		return
+	}
 	b, err := os.ReadFile(a.statePath())
 	if err != nil {
 		return
@@ -303,6 +306,9 @@ func (a *Agent) saveLoop(ctx context.Context) {
 }
 
 func (a *Agent) saveState(st *model.HostState) {
+	if a.cfg.StateDir == "" {
+		return
+	}
 	b, err := json.Marshal(st)
 	if err != nil {
 		return
@@ -482,3 +488,19 @@ func (p *phases) mark(name string) {
 }
 
 func (p *phases) String() string { return strings.Join(p.steps, " ") }
+
+// ReconcileNow runs one reconcile of the current desired state at once
+// (full: the flow table read back and diffed whole). For benchmarks and
+// tools; it must not be called while Run is running.
+func (a *Agent) ReconcileNow(ctx context.Context, full bool) ReconcileResult {
+	a.mu.Lock()
+	d := a.desired
+	a.mu.Unlock()
+	if d == nil {
+		return ReconcileResult{Err: errors.New("no desired state")}
+	}
+	start := time.Now()
+	res, _ := a.rec.reconcile(ctx, d, full, full)
+	res.Duration = time.Since(start)
+	return res
+}

@@ -10,6 +10,9 @@ import (
 	"github.com/hashicorp/consul/api"
 )
 
+// idleConnsPerHost bounds the connections kept open to Consul.
+const idleConnsPerHost = 256
+
 // Consul is the Backend on a real Consul agent or server.
 type Consul struct {
 	client *api.Client
@@ -22,6 +25,11 @@ type Consul struct {
 func NewConsul(addr string, cfg *api.Config) (*Consul, error) {
 	if cfg == nil {
 		cfg = api.DefaultConfig()
+		// Every watch holds a connection while it waits: keep enough of
+		// them idle that a change does not cost new connections.
+		if cfg.Transport != nil {
+			cfg.Transport.MaxIdleConnsPerHost = idleConnsPerHost
+		}
 	}
 	cfg.Address = addr
 	c, err := api.NewClient(cfg)

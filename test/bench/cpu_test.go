@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"testing"
 )
 
 // cpuByCommand sums the CPU time (ticks of 10 ms) of all processes by
@@ -56,4 +57,32 @@ func cpuDiff(a, b map[string]int) string {
 		parts = append(parts, fmt.Sprintf("%s=%dms", x.k, x.v*10))
 	}
 	return strings.Join(parts, " ")
+}
+
+// cpuTotal is the CPU used between a and b by every process, in ms.
+func cpuTotal(a, b map[string]int) int {
+	total := 0
+	for k, v := range b {
+		if d := v - a[k]; d > 0 {
+			total += d
+		}
+	}
+	return total * 10
+}
+
+// result prints one machine-readable line, which test/bench/compare.sh
+// collects across runs:
+//
+//	BENCHRESULT name key=value ...
+func result(b testing.TB, name string, values map[string]float64) {
+	keys := make([]string, 0, len(values))
+	for k := range values {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s=%g", k, values[k]))
+	}
+	b.Logf("BENCHRESULT %s %s", name, strings.Join(parts, " "))
 }

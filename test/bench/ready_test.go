@@ -88,7 +88,9 @@ func measureReady(b *testing.B, hosts, endpoints int) {
 		ready = append(ready, replied.Sub(start))
 		api = append(api, apiDone)
 	}
-	b.Logf("CPU used during the measurement, by command (children counted with their parent): %s", cpuDiff(cpu0, cpuByCommand()))
+	cpu1 := cpuByCommand()
+	b.Logf("CPU used during the measurement, by command (children counted with their parent): %s", cpuDiff(cpu0, cpu1))
+	cpuPerEP := float64(cpuTotal(cpu0, cpu1)) / float64(endpoints)
 
 	p50, p99, max := percentiles(ready)
 	a50, a99, amax := percentiles(api)
@@ -99,6 +101,9 @@ func measureReady(b *testing.B, hosts, endpoints int) {
 		hosts, endpoints, ms(p50), ms(p99), ms(max))
 	b.Logf("attach call returned (agent reported ready): p50 %.1f ms, p99 %.1f ms, max %.1f ms", ms(a50), ms(a99), ms(amax))
 	b.Logf("samples (ms): %s", join(ready))
+	b.Logf("CPU per endpoint, all processes: %.0f ms", cpuPerEP)
+	result(b, "ready", map[string]float64{"hosts": float64(hosts), "p50": ms(p50), "p99": ms(p99), "max": ms(max),
+		"api_p50": ms(a50), "cpu_ms_per_ep": cpuPerEP})
 	if dir := os.Getenv("BENCH_LOGS"); dir != "" {
 		_ = os.MkdirAll(dir, 0o755)
 		for name, a := range c.Agents {

@@ -27,7 +27,9 @@ var built struct {
 
 // Build compiles every main package under ./cmd/... once per test process
 // into a temporary directory and returns binary name -> path. It returns an
-// empty map if cmd/ has no packages yet.
+// empty map if cmd/ has no packages yet. With OVSNET_BINS set to a
+// directory, the binaries there are used instead (benchmarks compare an
+// older build with the same harness: test/bench/compare.sh).
 func Build(t testing.TB) map[string]string {
 	t.Helper()
 	built.once.Do(func() { built.bins, built.err = build() })
@@ -38,6 +40,17 @@ func Build(t testing.TB) map[string]string {
 }
 
 func build() (map[string]string, error) {
+	if dir := os.Getenv("OVSNET_BINS"); dir != "" {
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			return nil, fmt.Errorf("OVSNET_BINS: %w", err)
+		}
+		bins := map[string]string{}
+		for _, e := range ents {
+			bins[e.Name()] = filepath.Join(dir, e.Name())
+		}
+		return bins, nil
+	}
 	root, err := repoRoot()
 	if err != nil {
 		return nil, err

@@ -79,7 +79,11 @@ func ConsulBinary() (string, error) {
 // StartConsul starts a Consul server with a data dir under l.Dir and waits
 // (≤ 30 s) until it has a leader. Its Addr is also reachable from inside
 // every host namespace (see Expose), for agents that talk to Consul.
-func (l *Lab) StartConsul() *Consul {
+func (l *Lab) StartConsul() *Consul { return l.StartConsulWith(nil) }
+
+// StartConsulWith starts a Consul server whose configuration also has
+// extra (top-level keys, e.g. "limits" for the scale benchmark).
+func (l *Lab) StartConsulWith(extra map[string]any) *Consul {
 	l.t.Helper()
 	bin, err := ConsulBinary()
 	if err != nil {
@@ -120,6 +124,9 @@ func (l *Lab) StartConsul() *Consul {
 		// Fastest raft timings: a single server elects itself in about a second.
 		"performance":        map[string]int{"raft_multiplier": 1},
 		"leave_on_terminate": false,
+	}
+	for k, v := range extra {
+		cfg[k] = v
 	}
 	b, _ := json.MarshalIndent(cfg, "", "  ")
 	cfgPath := filepath.Join(l.Dir, name+".json")
