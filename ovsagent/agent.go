@@ -104,9 +104,6 @@ type Extension interface {
 // state, the cached one included.
 func (a *Agent) AddExtension(e Extension) {
 	a.extensions = append(a.extensions, e)
-	if b, ok := e.(interface{ attach(*Agent) }); ok {
-		b.attach(a)
-	}
 	if w, ok := e.(interface{ OnState(*model.HostState) }); ok {
 		a.OnState(w.OnState)
 	}

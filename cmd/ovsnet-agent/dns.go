@@ -9,6 +9,7 @@ import (
 
 	"github.com/ovsnet/ovsnet/flows"
 	"github.com/ovsnet/ovsnet/ovsagent"
+	"github.com/ovsnet/ovsnet/ovsagent/dns"
 )
 
 // DNS: the agent answers its containers' DNS queries, steered to it in OVS
@@ -28,7 +29,7 @@ func init() {
 			fs.StringVar(&listen, "dns-listen", "", "comma-separated UDP addresses (ADDR:PORT) in the host's namespace where the resolver also answers, for the host (NAME.NETWORK of every network on it)")
 			fs.BoolVar(&resolvConf, "dns-resolvconf", true, "write /etc/netns/NAME/resolv.conf for containers that are network namespaces /run/netns/NAME")
 		},
-		setup: func(env *agentEnv) (ovsagent.Extension, error) {
+		setup: func(env *agentEnv) (build, error) {
 			if !enabled {
 				return nil, nil
 			}
@@ -43,10 +44,11 @@ func init() {
 			env.Catalog = true
 			port := flows.DefaultDNSConfig()
 			env.Config.Pipeline.DNS = port
-			return ovsagent.NewDNS(ovsagent.DNSConfig{
+			cfg := dns.Config{
 				Port: *port, Upstreams: ups, Listen: lis, ResolvConf: resolvConf,
 				Host: env.Config.Host, StateDir: env.Config.StateDir,
-			}, env.Log), nil
+			}
+			return func(a *ovsagent.Agent) ovsagent.Extension { return dns.New(cfg, a, env.Log) }, nil
 		},
 	})
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/ovsnet/ovsnet/client"
 	"github.com/ovsnet/ovsnet/ovsagent"
+	"github.com/ovsnet/ovsnet/ovsagent/docker"
 )
 
 // The Docker network and IPAM plugin: on with -plugin-socket.
@@ -19,7 +20,7 @@ func init() {
 			ctl = fs.String("controller", "http://127.0.0.1:8080", "the controller's REST API, for the plugin (http://host:port or unix:///path)")
 			token = fs.String("token", "", "bearer token for the controller's REST API, when it requires one")
 		},
-		setup: func(env *agentEnv) (ovsagent.Extension, error) {
+		setup: func(env *agentEnv) (build, error) {
 			if *socket == "" {
 				return nil, nil
 			}
@@ -28,7 +29,10 @@ func init() {
 			if err != nil {
 				return nil, fmt.Errorf("-controller: %w", err)
 			}
-			return &ovsagent.DockerPlugin{Socket: *socket, Docker: *engine, API: api}, nil
+			return func(a *ovsagent.Agent) ovsagent.Extension {
+				return docker.New(docker.Config{Socket: *socket, Engine: *engine, API: api, Plumber: env.Plumber,
+					UnderlayMTU: env.Config.UnderlayMTU, StateDir: env.Config.StateDir, Logger: env.Log}, a)
+			}, nil
 		},
 	})
 }

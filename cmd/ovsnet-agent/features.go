@@ -15,10 +15,15 @@ type feature struct {
 	name string
 	// flags registers the feature's flags.
 	flags func(fs *flag.FlagSet)
-	// setup runs after flag parsing and before the agent is built; it may
-	// adjust env.Config and returns the extension to run (nil: disabled).
-	setup func(env *agentEnv) (ovsagent.Extension, error)
+	// setup runs after flag parsing and before the agent is built: it checks
+	// the feature's flags and may adjust env (the agent's configuration,
+	// Catalog). It returns what builds the feature's extension once the
+	// agent exists (nil: disabled).
+	setup func(env *agentEnv) (build, error)
 }
+
+// build makes a feature's extension for agent a.
+type build func(a *ovsagent.Agent) ovsagent.Extension
 
 var features []feature
 
@@ -29,10 +34,11 @@ type agentEnv struct {
 	Config *ovsagent.Config
 	// Store is the agent's link to Consul.
 	Store *store.Store
+	// Plumber is the host's plumbing, the one the agent uses.
+	Plumber ovsagent.Plumber
 	// Catalog is set by features that need every network (Docker, DNS).
 	Catalog bool
-	// OFTarget is the ovs-ofctl target of the bridge; OVSRundir the OVS run
-	// directory ("" for the default), for ovs-appctl.
-	OFTarget  string
+	// OVSRundir is the OVS run directory ("" for the default), for
+	// ovs-appctl.
 	OVSRundir string
 }

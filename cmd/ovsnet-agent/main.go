@@ -86,22 +86,23 @@ func main() {
 		Host: *host, TunnelIP: tip, UnderlayMTU: *mtu, Bridge: *bridge, DatapathType: *datapath,
 		StateDir: filepath.Join(*stateDir, *host), Pipeline: flows.DefaultConfig(), Version: version.Version, Logger: log,
 	}
-	env := &agentEnv{Log: log, Config: &cfg, Store: st, OFTarget: target, OVSRundir: *ovsRundir}
-	var exts []ovsagent.Extension
+	pl := hostnet.NewPlumber()
+	env := &agentEnv{Log: log, Config: &cfg, Store: st, Plumber: pl, OVSRundir: *ovsRundir}
+	var builds []build
 	for _, f := range features {
-		ext, err := f.setup(env)
+		b, err := f.setup(env)
 		if err != nil {
 			fail("%s: %v", f.name, err)
 		}
-		if ext != nil {
-			exts = append(exts, ext)
+		if b != nil {
+			builds = append(builds, b)
 		}
 	}
 	src := ovsagent.NewConsulSource(st, *host, env.Catalog, log)
-	a := ovsagent.New(cfg, src, sw, vswitch.NewOpenFlow(target), hostnet.NewPlumber(), hostnet.NewKernel(),
+	a := ovsagent.New(cfg, src, sw, vswitch.NewOpenFlow(target), pl, hostnet.NewKernel(),
 		ovsagent.NewCluster(st, *host, log))
-	for _, e := range exts {
-		a.AddExtension(e)
+	for _, b := range builds {
+		a.AddExtension(b(a))
 	}
 	if *datapath == "netdev" {
 		tn := hostnet.NewTunnelNeighbors(*ovsRundir, log)

@@ -4,6 +4,7 @@ import (
 	"flag"
 
 	"github.com/ovsnet/ovsnet/ovsagent"
+	"github.com/ovsnet/ovsnet/ovsagent/metrics"
 )
 
 // The metrics feature serves Prometheus metrics (/metrics) and health
@@ -16,16 +17,16 @@ func init() {
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&addr, "metrics-listen", "127.0.0.1:9474", `address of /metrics and /healthz ("" turns them off)`)
 		},
-		setup: func(env *agentEnv) (ovsagent.Extension, error) {
+		setup: func(env *agentEnv) (build, error) {
 			if addr == "" {
 				return nil, nil
 			}
-			m, err := ovsagent.NewMetrics(addr, env.Config.Host, env.Log.With("feature", "metrics"))
+			m, err := metrics.New(addr, env.Config.Host, env.Log.With("feature", "metrics"))
 			if err != nil {
 				return nil, err
 			}
 			env.Config.WrapCluster = m.WrapCluster
-			return m, nil
+			return func(*ovsagent.Agent) ovsagent.Extension { return m }, nil
 		},
 	})
 }

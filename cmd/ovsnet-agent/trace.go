@@ -4,6 +4,7 @@ import (
 	"flag"
 
 	"github.com/ovsnet/ovsnet/ovsagent"
+	"github.com/ovsnet/ovsnet/ovsagent/tracer"
 )
 
 // The trace feature answers the controller's path traces (ovsnetctl trace,
@@ -15,12 +16,13 @@ func init() {
 		flags: func(fs *flag.FlagSet) {
 			fs.BoolVar(&enabled, "trace", true, "answer the controller's path traces (ofproto/trace on the bridge, requested through Consul)")
 		},
-		setup: func(env *agentEnv) (ovsagent.Extension, error) {
+		setup: func(env *agentEnv) (build, error) {
 			if !enabled {
 				return nil, nil
 			}
-			return ovsagent.NewTracer(ovsagent.TracerConfig{Store: env.Store,
+			t := tracer.New(tracer.Config{Store: env.Store, Host: env.Config.Host, Bridge: env.Config.Bridge,
 				OVSRundir: env.OVSRundir, Logger: env.Log.With("feature", "trace")})
+			return func(*ovsagent.Agent) ovsagent.Extension { return t }, nil
 		},
 	})
 }

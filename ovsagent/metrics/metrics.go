@@ -1,4 +1,6 @@
-package ovsagent
+// Package metrics serves an agent's Prometheus metrics and health: an agent
+// extension that learns everything from the agent's hooks.
+package metrics
 
 import (
 	"context"
@@ -18,6 +20,7 @@ import (
 	"github.com/ovsnet/ovsnet/flows"
 	"github.com/ovsnet/ovsnet/internal/store"
 	"github.com/ovsnet/ovsnet/model"
+	"github.com/ovsnet/ovsnet/ovsagent"
 )
 
 // Metrics serves the agent's Prometheus metrics (/metrics) and health
@@ -26,10 +29,10 @@ import (
 // (WrapCluster), so the reconciler does no bookkeeping for it. No metric
 // has a per-endpoint label: a host's series stay few whatever it runs.
 type Metrics struct {
-	a   *Agent
-	ln  net.Listener
-	log *slog.Logger
-	reg *prometheus.Registry
+	host string
+	ln   net.Listener
+	log  *slog.Logger
+	reg  *prometheus.Registry
 
 	reconciles   *prometheus.CounterVec
 	duration     prometheus.Histogram
@@ -39,19 +42,23 @@ type Metrics struct {
 
 	mu       sync.Mutex
 	state    *model.HostState
-	last     ReconcileResult
+	last     ovsagent.ReconcileResult
 	lastAt   time.Time
 	lastGood time.Time
 }
 
-// NewMetrics listens on addr (host:port) at once, so a taken port fails
-// the agent's start with a clear error rather than later.
-func NewMetrics(addr, host string, log *slog.Logger) (*Metrics, error) {
+// New listens on addr (host:port) at once, so a taken port fails the
+// agent's start with a clear error rather than later. host is this host's
+// name in the cluster.
+func New(addr, host string, log *slog.Logger) (*Metrics, error) {
+	if log == nil {
+		log = slog.Default()
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("metrics listener: %w", err)
 	}
-	m := &Metrics{ln: ln, log: log, reg: prometheus.NewRegistry(),
+	m := &Metrics{host: host, ln: ln, log: log, reg: prometheus.NewRegistry(),
 		reconciles: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ovsnet_agent_reconciles_total",
 			Help: "Reconciles of the host's OVS and kernel with the desired state, by result (ok, error).",
@@ -89,10 +96,11 @@ func NewMetrics(addr, host string, log *slog.Logger) (*Metrics, error) {
 // Addr is where the metrics are served.
 func (m *Metrics) Addr() string { return m.ln.Addr().String() }
 
+// Name implements ovsagent.Extension.
 func (m *Metrics) Name() string { return "metrics" }
 
 // OnReconciled records one reconcile (called from the reconcile loop).
-func (m *Metrics) OnReconciled(res ReconcileResult) {
+func (m *Metrics) OnReconciled(res ovsagent.ReconcileResult) {
 	result := "ok"
 	if res.Err != nil {
 		result = "error"
@@ -121,14 +129,11 @@ func (m *Metrics) OnState(st *model.HostState) {
 	m.state = st
 }
 
-func (m *Metrics) attach(a *Agent) { m.a = a }
-
 // Run serves until ctx ends.
 func (m *Metrics) Run(ctx context.Context) error {
-	a := m.a
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { m.health(w, a) })
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { m.health(w) })
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
@@ -144,11 +149,11 @@ func (m *Metrics) Run(ctx context.Context) error {
 }
 
 // health is ok once a reconcile succeeded and the last one did.
-func (m *Metrics) health(w http.ResponseWriter, a *Agent) {
+func (m *Metrics) health(w http.ResponseWriter) {
 	m.mu.Lock()
 	last, lastAt, lastGood := m.last, m.lastAt, m.lastGood
 	m.mu.Unlock()
-	body := map[string]any{"host": a.HostName(), "status": "ok", "generation": last.Generation}
+	body := map[string]any{"host": m.host, "status": "ok", "generation": last.Generation}
 	status := http.StatusOK
 	switch {
 	case lastAt.IsZero():
@@ -166,10 +171,12 @@ func (m *Metrics) health(w http.ResponseWriter, a *Agent) {
 
 // WrapCluster counts the failures of the agent's Consul link. A cancelled
 // context is the agent stopping, not Consul failing.
-func (m *Metrics) WrapCluster(c Cluster) Cluster { return &countingCluster{Cluster: c, m: m} }
+func (m *Metrics) WrapCluster(c ovsagent.Cluster) ovsagent.Cluster {
+	return &countingCluster{Cluster: c, m: m}
+}
 
 type countingCluster struct {
-	Cluster
+	ovsagent.Cluster
 	m *Metrics
 }
 

@@ -1,4 +1,7 @@
-package ovsagent
+// Package docker is the agent's Docker network and IPAM plugin: an agent
+// extension serving Docker's remote NetworkDriver and IpamDriver protocols
+// for the host's engine, backed by the controller.
+package docker
 
 import (
 	"context"
@@ -60,16 +63,57 @@ const (
 	placeholderPrefix = "docker-"
 )
 
-// DockerPlugin is the agent extension serving the plugin socket.
-type DockerPlugin struct {
+// Agent is what the plugin needs of the agent: the desired state and its
+// changes, and endpoints plumbed and reported ready.
+type Agent interface {
+	// HostName is this host's name in the cluster.
+	HostName() string
+	// State is the current desired state, nil before any is known.
+	State() *model.HostState
+	// OnState registers f to be called with every new desired state.
+	OnState(f func(*model.HostState))
+	// Trigger asks for a reconcile that also looks at the local side.
+	Trigger()
+	// WaitReady waits until the agent has reported endpoint id ready.
+	WaitReady(ctx context.Context, id string) error
+}
+
+// Plumber is the host plumbing the plugin does itself, outside the
+// reconciler (hostnet's Plumber has it).
+type Plumber interface {
+	// EnsureDockerVeth creates a Docker endpoint's veth in the host's
+	// namespace and returns the name of the peer Docker moves into the
+	// container. Idempotent.
+	EnsureDockerVeth(ep *model.Endpoint, mtu int) (string, error)
+	// RemoveEndpoint deletes the veth behind an OVS port name; a missing
+	// veth is not an error.
+	RemoveEndpoint(portName string) error
+}
+
+// Config configures the plugin.
+type Config struct {
 	// Socket is where Docker finds the plugin: /run/docker/plugins/ovsnet.sock.
 	Socket string
-	// Docker is the host's engine API socket.
-	Docker string
+	// Engine is the host's engine API socket.
+	Engine string
 	// API is the controller.
 	API *client.Client
+	// Plumber creates and removes Docker endpoints' veths.
+	Plumber Plumber
+	// UnderlayMTU is the host's underlay MTU, endpoints' MTUs derive from.
+	UnderlayMTU int
+	// StateDir keeps the bindings of engine networks to ovsnet's
+	// (docker-networks.json).
+	StateDir string
+	Logger   *slog.Logger
+}
 
-	a      *Agent
+// Plugin is the agent extension serving the plugin socket.
+type Plugin struct {
+	cfg    Config
+	a      Agent
+	api    *client.Client
+	pl     Plumber
 	log    *slog.Logger
 	engine *dockerAPI
 
@@ -83,6 +127,15 @@ type DockerPlugin struct {
 	// removing are ovsnet ids whose Docker networks the agent itself removes.
 	removing map[string]bool
 	kick     chan struct{}
+}
+
+// New returns the plugin extension for agent a.
+func New(cfg Config, a Agent) *Plugin {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Plugin{cfg: cfg, a: a, api: cfg.API, pl: cfg.Plumber, log: log.With("component", "docker-plugin")}
 }
 
 type pendingNetwork struct {
@@ -100,30 +153,26 @@ type ipamData struct {
 	AuxAddresses map[string]string `json:"AuxAddresses"`
 }
 
-// Name implements Extension.
-func (p *DockerPlugin) Name() string { return "docker-plugin" }
-
-func (p *DockerPlugin) attach(a *Agent) { p.a = a }
+// Name implements ovsagent.Extension.
+func (p *Plugin) Name() string { return "docker-plugin" }
 
 // Run serves the socket and keeps the engine's networks in sync with the
 // cluster until ctx ends.
-func (p *DockerPlugin) Run(ctx context.Context) error {
-	a := p.a
-	p.log = a.log.With("component", "docker-plugin")
-	p.engine = newDockerAPI(p.Docker)
+func (p *Plugin) Run(ctx context.Context) error {
+	p.engine = newDockerAPI(p.cfg.Engine)
 	p.nets, p.pending, p.pools, p.removing = map[string]string{}, map[string]pendingNetwork{}, map[string]string{}, map[string]bool{}
 	p.kick = make(chan struct{}, 1)
 	p.loadBindings()
 
-	if err := os.MkdirAll(filepath.Dir(p.Socket), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(p.cfg.Socket), 0o755); err != nil {
 		return err
 	}
-	_ = os.Remove(p.Socket) // a previous run's socket
-	ln, err := net.Listen("unix", p.Socket)
+	_ = os.Remove(p.cfg.Socket) // a previous run's socket
+	ln, err := net.Listen("unix", p.cfg.Socket)
 	if err != nil {
 		return fmt.Errorf("plugin socket: %w", err)
 	}
-	if err := os.Chmod(p.Socket, 0o600); err != nil {
+	if err := os.Chmod(p.cfg.Socket, 0o600); err != nil {
 		return err
 	}
 	srv := &http.Server{Handler: p.handler(), ReadHeaderTimeout: 10 * time.Second}
@@ -131,17 +180,17 @@ func (p *DockerPlugin) Run(ctx context.Context) error {
 		<-ctx.Done()
 		_ = srv.Close()
 	}()
-	a.OnState(func(*model.HostState) { p.trigger() })
+	p.a.OnState(func(*model.HostState) { p.trigger() })
 	go p.syncLoop(ctx)
 	go p.eventLoop(ctx)
-	p.log.Info("serving Docker's network and IPAM plugin protocols", "socket", p.Socket, "engine", p.Docker)
+	p.log.Info("serving Docker's network and IPAM plugin protocols", "socket", p.cfg.Socket, "engine", p.cfg.Engine)
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil
 }
 
-func (p *DockerPlugin) trigger() {
+func (p *Plugin) trigger() {
 	select {
 	case p.kick <- struct{}{}:
 	default:
@@ -153,7 +202,7 @@ type pluginError struct{ msg string }
 
 func (e *pluginError) Error() string { return e.msg }
 
-func (p *DockerPlugin) handler() http.Handler {
+func (p *Plugin) handler() http.Handler {
 	mux := http.NewServeMux()
 	type call func(ctx context.Context, body []byte) (any, error)
 	route := func(name string, fn call) {
@@ -216,7 +265,7 @@ func (p *DockerPlugin) handler() http.Handler {
 }
 
 // network returns the catalog entry of an ovsnet network id.
-func (p *DockerPlugin) network(id string) (*model.Network, bool) {
+func (p *Plugin) network(id string) (*model.Network, bool) {
 	st := p.a.State()
 	if st == nil {
 		return nil, false
@@ -229,7 +278,7 @@ func (p *DockerPlugin) network(id string) (*model.Network, bool) {
 	return nil, false
 }
 
-func (p *DockerPlugin) networkByName(name string) (*model.Network, bool) {
+func (p *Plugin) networkByName(name string) (*model.Network, bool) {
 	st := p.a.State()
 	if st == nil {
 		return nil, false
@@ -247,7 +296,7 @@ func (p *DockerPlugin) networkByName(name string) (*model.Network, bool) {
 // a few milliseconds to be published here. A network the controller no
 // longer has fails at once (the agent may be mirroring a network that was
 // removed a moment ago).
-func (p *DockerPlugin) waitNetwork(ctx context.Context, id string) (*model.Network, error) {
+func (p *Plugin) waitNetwork(ctx context.Context, id string) (*model.Network, error) {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	checked := false
@@ -257,7 +306,7 @@ func (p *DockerPlugin) waitNetwork(ctx context.Context, id string) (*model.Netwo
 		}
 		if !checked {
 			checked = true
-			if _, err := p.API.InspectNetwork(ctx, id); client.IsNotFound(err) {
+			if _, err := p.api.InspectNetwork(ctx, id); client.IsNotFound(err) {
 				return nil, &pluginError{fmt.Sprintf("ovsnet network %s does not exist (any more)", model.ShortID(id))}
 			}
 		}
@@ -270,7 +319,7 @@ func (p *DockerPlugin) waitNetwork(ctx context.Context, id string) (*model.Netwo
 }
 
 // ovsnetID maps one of the engine's network ids to ovsnet's.
-func (p *DockerPlugin) ovsnetID(ctx context.Context, dockerID string) (string, error) {
+func (p *Plugin) ovsnetID(ctx context.Context, dockerID string) (string, error) {
 	p.mu.Lock()
 	id, ok := p.nets[dockerID]
 	p.mu.Unlock()
@@ -317,7 +366,7 @@ func apiError(err error) error {
 
 // ---- IPAM ----
 
-func (p *DockerPlugin) requestPool(ctx context.Context, body []byte) (any, error) {
+func (p *Plugin) requestPool(ctx context.Context, body []byte) (any, error) {
 	var req struct {
 		AddressSpace string
 		Pool         string
@@ -353,7 +402,7 @@ func (p *DockerPlugin) requestPool(ctx context.Context, body []byte) (any, error
 		if req.V6 {
 			pool = model.DefaultSubnet6(newRandomID()).String()
 		} else {
-			pfx, err := p.API.NextPool(ctx, model.DriverOverlay)
+			pfx, err := p.api.NextPool(ctx, model.DriverOverlay)
 			if err != nil {
 				return nil, apiError(err)
 			}
@@ -378,7 +427,7 @@ func pendingPoolID(family, pool, subPool string) string {
 }
 
 // poolNetwork resolves a pool id to the ovsnet network and the pool.
-func (p *DockerPlugin) poolNetwork(ctx context.Context, poolID string) (string, bool, error) {
+func (p *Plugin) poolNetwork(ctx context.Context, poolID string) (string, bool, error) {
 	parts := strings.SplitN(poolID, ":", 3)
 	switch {
 	case len(parts) == 3 && parts[0] == "ovsnet":
@@ -402,7 +451,7 @@ func (p *DockerPlugin) poolNetwork(ctx context.Context, poolID string) (string, 
 	return "", false, &pluginError{fmt.Sprintf("unknown pool %q", poolID)}
 }
 
-func (p *DockerPlugin) requestAddress(ctx context.Context, body []byte) (any, error) {
+func (p *Plugin) requestAddress(ctx context.Context, body []byte) (any, error) {
 	var req struct {
 		PoolID  string
 		Address string
@@ -418,7 +467,7 @@ func (p *DockerPlugin) requestAddress(ctx context.Context, body []byte) (any, er
 	if err != nil {
 		return nil, err
 	}
-	addr, err := p.API.Reserve(ctx, id, model.ReserveRequest{Address: req.Address, IPv6: v6, Host: p.a.HostName()})
+	addr, err := p.api.Reserve(ctx, id, model.ReserveRequest{Address: req.Address, IPv6: v6, Host: p.a.HostName()})
 	if err != nil {
 		return nil, apiError(err)
 	}
@@ -426,7 +475,7 @@ func (p *DockerPlugin) requestAddress(ctx context.Context, body []byte) (any, er
 }
 
 // gatewayAddress answers Docker's request for the network's gateway.
-func (p *DockerPlugin) gatewayAddress(ctx context.Context, poolID, preferred string) (any, error) {
+func (p *Plugin) gatewayAddress(ctx context.Context, poolID, preferred string) (any, error) {
 	parts := strings.SplitN(poolID, ":", 3)
 	if len(parts) == 3 && parts[0] == "pending" {
 		cidr, _, _ := strings.Cut(parts[2], ";")
@@ -457,7 +506,7 @@ func (p *DockerPlugin) gatewayAddress(ctx context.Context, poolID, preferred str
 	return map[string]any{"Address": gw.String()}, nil
 }
 
-func (p *DockerPlugin) releaseAddress(ctx context.Context, body []byte) (any, error) {
+func (p *Plugin) releaseAddress(ctx context.Context, body []byte) (any, error) {
 	var req struct{ PoolID, Address string }
 	if err := decodeBody(body, &req); err != nil {
 		return nil, err
@@ -473,7 +522,7 @@ func (p *DockerPlugin) releaseAddress(ctx context.Context, body []byte) (any, er
 	if err != nil {
 		return nil, nil
 	}
-	if err := p.API.Release(ctx, id, a); err != nil && !client.IsNotFound(err) {
+	if err := p.api.Release(ctx, id, a); err != nil && !client.IsNotFound(err) {
 		return nil, apiError(err)
 	}
 	return nil, nil
@@ -481,7 +530,7 @@ func (p *DockerPlugin) releaseAddress(ctx context.Context, body []byte) (any, er
 
 // ---- networks ----
 
-func (p *DockerPlugin) createNetwork(ctx context.Context, body []byte) (any, error) {
+func (p *Plugin) createNetwork(ctx context.Context, body []byte) (any, error) {
 	var req struct {
 		NetworkID string
 		Options   map[string]json.RawMessage
@@ -526,7 +575,7 @@ func (p *DockerPlugin) createNetwork(ctx context.Context, body []byte) (any, err
 	return nil, nil
 }
 
-func (p *DockerPlugin) deleteNetwork(ctx context.Context, body []byte) (any, error) {
+func (p *Plugin) deleteNetwork(ctx context.Context, body []byte) (any, error) {
 	var req struct{ NetworkID string }
 	if err := decodeBody(body, &req); err != nil {
 		return nil, err
@@ -544,7 +593,7 @@ func (p *DockerPlugin) deleteNetwork(ctx context.Context, body []byte) (any, err
 	}
 	// `docker network rm` on this host removes the network cluster-wide;
 	// the controller refuses while any host has containers on it.
-	if err := p.API.RemoveNetwork(ctx, id); err != nil && !client.IsNotFound(err) {
+	if err := p.api.RemoveNetwork(ctx, id); err != nil && !client.IsNotFound(err) {
 		return nil, apiError(err)
 	}
 	p.mu.Lock()
@@ -557,7 +606,7 @@ func (p *DockerPlugin) deleteNetwork(ctx context.Context, body []byte) (any, err
 
 // ---- endpoints ----
 
-func (p *DockerPlugin) createEndpoint(ctx context.Context, body []byte) (any, error) {
+func (p *Plugin) createEndpoint(ctx context.Context, body []byte) (any, error) {
 	var req struct {
 		NetworkID  string
 		EndpointID string
@@ -590,7 +639,7 @@ func (p *DockerPlugin) createEndpoint(ctx context.Context, body []byte) (any, er
 		}
 		ipam.IPv6Address = v6.Addr().String()
 	}
-	_, err = p.API.Connect(ctx, id, model.NetworkConnectRequest{
+	_, err = p.api.Connect(ctx, id, model.NetworkConnectRequest{
 		Container: placeholderPrefix + model.ShortID(req.EndpointID),
 		EndpointConfig: &model.EndpointSettings{
 			EndpointID: req.EndpointID, MacAddress: mac, IPAMConfig: ipam,
@@ -607,7 +656,7 @@ func (p *DockerPlugin) createEndpoint(ctx context.Context, body []byte) (any, er
 	return nil, nil
 }
 
-func (p *DockerPlugin) deleteEndpoint(ctx context.Context, body []byte) (any, error) {
+func (p *Plugin) deleteEndpoint(ctx context.Context, body []byte) (any, error) {
 	var req struct{ NetworkID, EndpointID string }
 	if err := decodeBody(body, &req); err != nil {
 		return nil, err
@@ -616,7 +665,7 @@ func (p *DockerPlugin) deleteEndpoint(ctx context.Context, body []byte) (any, er
 	if err != nil {
 		return nil, nil // unknown network: nothing of ours to delete
 	}
-	if err := p.API.Disconnect(ctx, id, model.NetworkDisconnectRequest{Container: req.EndpointID, Force: true}); err != nil && !client.IsNotFound(err) {
+	if err := p.api.Disconnect(ctx, id, model.NetworkDisconnectRequest{Container: req.EndpointID, Force: true}); err != nil && !client.IsNotFound(err) {
 		return nil, apiError(err)
 	}
 	return nil, nil
@@ -624,7 +673,7 @@ func (p *DockerPlugin) deleteEndpoint(ctx context.Context, body []byte) (any, er
 
 // endpoint finds a Docker endpoint in the host's state, waiting (bounded)
 // for the state that includes it.
-func (p *DockerPlugin) endpoint(ctx context.Context, id string) (*model.Endpoint, *model.Network, error) {
+func (p *Plugin) endpoint(ctx context.Context, id string) (*model.Endpoint, *model.Network, error) {
 	for {
 		if st := p.a.State(); st != nil {
 			for i := range st.Endpoints {
@@ -645,7 +694,7 @@ func (p *DockerPlugin) endpoint(ctx context.Context, id string) (*model.Endpoint
 	}
 }
 
-func (p *DockerPlugin) join(ctx context.Context, body []byte) (any, error) {
+func (p *Plugin) join(ctx context.Context, body []byte) (any, error) {
 	var req struct{ NetworkID, EndpointID, SandboxKey string }
 	if err := decodeBody(body, &req); err != nil {
 		return nil, err
@@ -654,7 +703,7 @@ func (p *DockerPlugin) join(ctx context.Context, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	peer, err := p.a.pl.EnsureDockerVeth(ep, n.EndpointMTU(p.a.cfg.UnderlayMTU))
+	peer, err := p.pl.EnsureDockerVeth(ep, n.EndpointMTU(p.cfg.UnderlayMTU))
 	if err != nil {
 		return nil, err
 	}
@@ -666,7 +715,7 @@ func (p *DockerPlugin) join(ctx context.Context, body []byte) (any, error) {
 	}
 	// And until the other hosts of the network know it, so that answers to
 	// the container's first packets find their way back.
-	if err := p.API.WaitReachable(ctx, ep.ID, 3*time.Second); err != nil {
+	if err := p.api.WaitReachable(ctx, ep.ID, 3*time.Second); err != nil {
 		p.log.Warn("endpoint ready here, not yet everywhere", "endpoint", model.ShortID(ep.ID), "err", err)
 	}
 	res := map[string]any{"InterfaceName": map[string]string{"SrcName": peer, "DstPrefix": "eth"}}
@@ -679,14 +728,14 @@ func (p *DockerPlugin) join(ctx context.Context, body []byte) (any, error) {
 	return res, nil
 }
 
-func (p *DockerPlugin) leave(ctx context.Context, body []byte) (any, error) {
+func (p *Plugin) leave(ctx context.Context, body []byte) (any, error) {
 	var req struct{ NetworkID, EndpointID string }
 	if err := decodeBody(body, &req); err != nil {
 		return nil, err
 	}
 	if model.IsID(req.EndpointID) {
 		ep := model.Endpoint{ID: req.EndpointID}
-		if err := p.a.pl.RemoveEndpoint(ep.PortName()); err != nil {
+		if err := p.pl.RemoveEndpoint(ep.PortName()); err != nil {
 			p.log.Warn("removing a left endpoint's veth", "endpoint", model.ShortID(req.EndpointID), "err", err)
 		}
 		p.a.Trigger()
@@ -704,7 +753,7 @@ type portMap struct {
 	HostPortEnd uint16 `json:"HostPortEnd"`
 }
 
-func (p *DockerPlugin) programExternal(ctx context.Context, body []byte) (any, error) {
+func (p *Plugin) programExternal(ctx context.Context, body []byte) (any, error) {
 	var req struct {
 		NetworkID, EndpointID string
 		Options               map[string]json.RawMessage
@@ -735,19 +784,19 @@ func (p *DockerPlugin) programExternal(ctx context.Context, body []byte) (any, e
 	if len(published) == 0 {
 		return nil, nil
 	}
-	if _, err := p.API.UpdateEndpoint(ctx, req.EndpointID, model.EndpointUpdate{Published: &published}); err != nil {
+	if _, err := p.api.UpdateEndpoint(ctx, req.EndpointID, model.EndpointUpdate{Published: &published}); err != nil {
 		return nil, apiError(err)
 	}
 	return nil, nil
 }
 
-func (p *DockerPlugin) revokeExternal(ctx context.Context, body []byte) (any, error) {
+func (p *Plugin) revokeExternal(ctx context.Context, body []byte) (any, error) {
 	var req struct{ NetworkID, EndpointID string }
 	if err := decodeBody(body, &req); err != nil {
 		return nil, err
 	}
 	none := []model.PortMapping{}
-	if _, err := p.API.UpdateEndpoint(ctx, req.EndpointID, model.EndpointUpdate{Published: &none}); err != nil && !client.IsNotFound(err) {
+	if _, err := p.api.UpdateEndpoint(ctx, req.EndpointID, model.EndpointUpdate{Published: &none}); err != nil && !client.IsNotFound(err) {
 		return nil, apiError(err)
 	}
 	return nil, nil

@@ -1,4 +1,4 @@
-package ovsagent
+package dns
 
 import (
 	"encoding/binary"

@@ -1,4 +1,8 @@
-package ovsagent
+// Package dns is the agent's resolver: an agent extension that answers
+// containers' DNS queries, steered to it in OVS, from the host's compiled
+// state (docs/dns.md). In its files, dns.X is github.com/miekg/dns, which
+// it imports under that name for DNS's constants and message type.
+package dns
 
 import (
 	"context"
@@ -12,8 +16,15 @@ import (
 	"github.com/ovsnet/ovsnet/model"
 )
 
-// DNSConfig configures the agent's resolver.
-type DNSConfig struct {
+// Agent is what the resolver needs of the agent: its desired state, when
+// the resolver was not registered for it through OnState in time.
+type Agent interface {
+	// State is the current desired state, nil before any is known.
+	State() *model.HostState
+}
+
+// Config configures the resolver.
+type Config struct {
 	// Port is the OVS internal port DNS queries are steered to (the agent's
 	// Pipeline.DNS must name the same).
 	Port flows.DNSConfig
@@ -39,11 +50,11 @@ type DNSConfig struct {
 	Readers int
 }
 
-// DNS is the agent's resolver: the extension that answers containers' DNS
-// queries from the compiled state (docs/dns.md).
-type DNS struct {
-	a     *Agent
-	cfg   DNSConfig
+// Resolver is the agent's resolver: the extension that answers containers'
+// DNS queries from the compiled state (docs/dns.md).
+type Resolver struct {
+	a     Agent
+	cfg   Config
 	log   *slog.Logger
 	index atomic.Pointer[dnsIndex]
 	fwd   *dnsForwarder
@@ -53,9 +64,10 @@ type DNS struct {
 	queries, forwarded, dropped atomic.Uint64
 }
 
-// NewDNS returns the resolver extension. Add it to the agent with
-// AddExtension; it follows the agent's state through OnState.
-func NewDNS(cfg DNSConfig, log *slog.Logger) *DNS {
+// New returns the resolver extension for agent a (nil: the resolver learns
+// the state only through OnState). Add it to the agent with AddExtension,
+// which registers OnState.
+func New(cfg Config, a Agent, log *slog.Logger) *Resolver {
 	if cfg.UpstreamTimeout == 0 {
 		cfg.UpstreamTimeout = 2 * time.Second
 	}
@@ -68,7 +80,7 @@ func NewDNS(cfg DNSConfig, log *slog.Logger) *DNS {
 	if log == nil {
 		log = slog.Default()
 	}
-	d := &DNS{cfg: cfg, log: log.With("part", "dns")}
+	d := &Resolver{a: a, cfg: cfg, log: log.With("part", "dns")}
 	if len(cfg.Upstreams) > 0 {
 		d.fwd = newDNSForwarder(cfg.Upstreams, cfg.UpstreamTimeout, 1024)
 	}
@@ -78,14 +90,14 @@ func NewDNS(cfg DNSConfig, log *slog.Logger) *DNS {
 	return d
 }
 
-// Name implements Extension.
-func (d *DNS) Name() string { return "dns" }
+// Name implements ovsagent.Extension.
+func (d *Resolver) Name() string { return "dns" }
 
 // OnState indexes a new desired state and swaps it in; it also writes the
 // resolv.conf files of new netns containers before they are plumbed. The
 // agent calls it (AddExtension registers it) with the cached state at start
 // and then with every new one, one call at a time.
-func (d *DNS) OnState(st *model.HostState) {
+func (d *Resolver) OnState(st *model.HostState) {
 	start := time.Now()
 	ix := buildDNSIndex(st, d.fwd != nil)
 	d.index.Store(ix)
@@ -95,15 +107,11 @@ func (d *DNS) OnState(st *model.HostState) {
 	}
 }
 
-// Run implements Extension: it serves the DNS port (and the listeners)
-// until ctx ends.
-func (d *DNS) attach(a *Agent) { d.a = a }
-
-// Run serves until ctx ends.
-func (d *DNS) Run(ctx context.Context) error {
-	a := d.a
-	if d.index.Load() == nil {
-		if st := a.State(); st != nil {
+// Run implements ovsagent.Extension: it serves the DNS port (and the
+// listeners) until ctx ends.
+func (d *Resolver) Run(ctx context.Context) error {
+	if d.index.Load() == nil && d.a != nil {
+		if st := d.a.State(); st != nil {
 			d.OnState(st) // not registered through AddExtension
 		}
 	}
@@ -130,7 +138,7 @@ func (d *DNS) Run(ctx context.Context) error {
 }
 
 // resolve answers one message from view v into out.
-func (d *DNS) resolve(ix *dnsIndex, v *dnsView, msg, out []byte) ([]byte, dnsAction, int) {
+func (d *Resolver) resolve(ix *dnsIndex, v *dnsView, msg, out []byte) ([]byte, dnsAction, int) {
 	d.queries.Add(1)
 	return ix.answer(v, msg, out)
 }

@@ -1,4 +1,4 @@
-package ovsagent
+package dns
 
 import (
 	"context"
@@ -22,11 +22,11 @@ import (
 // shared lock.
 
 type dnsListener struct {
-	d     *DNS
+	d     *Resolver
 	conns []*net.UDPConn
 }
 
-func (d *DNS) listenUDP(ctx context.Context, addr netip.AddrPort) (*dnsListener, error) {
+func (d *Resolver) listenUDP(ctx context.Context, addr netip.AddrPort) (*dnsListener, error) {
 	lc := net.ListenConfig{Control: func(network, address string, c syscall.RawConn) error {
 		var serr error
 		if err := c.Control(func(fd uintptr) {

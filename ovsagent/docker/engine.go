@@ -1,4 +1,4 @@
-package ovsagent
+package docker
 
 import (
 	"bufio"

@@ -1,4 +1,4 @@
-package ovsagent
+package docker
 
 import (
 	"context"
@@ -19,7 +19,7 @@ import (
 // syncLoop keeps the engine's ovsnet networks equal to the cluster's
 // catalog, level-triggered: on every state change, after the plugin's own
 // calls, on engine events, and every 10 s.
-func (p *DockerPlugin) syncLoop(ctx context.Context) {
+func (p *Plugin) syncLoop(ctx context.Context) {
 	tick := time.NewTicker(10 * time.Second)
 	defer tick.Stop()
 	failing := false
@@ -51,7 +51,7 @@ func (p *DockerPlugin) syncLoop(ctx context.Context) {
 // sync makes one pass: register networks users created here, create the
 // catalog's networks the engine lacks, remove those the cluster dropped,
 // and tell the controller which containers Docker's endpoints belong to.
-func (p *DockerPlugin) sync(ctx context.Context) error {
+func (p *Plugin) sync(ctx context.Context) error {
 	st := p.a.State()
 	if st == nil {
 		return nil // nothing known yet: change nothing
@@ -92,7 +92,7 @@ func (p *DockerPlugin) sync(ctx context.Context) error {
 			if id == "" {
 				id = boundBefore
 			}
-			if _, err := p.API.InspectNetwork(ctx, id); !client.IsNotFound(err) {
+			if _, err := p.api.InspectNetwork(ctx, id); !client.IsNotFound(err) {
 				if err != nil {
 					errs = append(errs, err)
 				}
@@ -126,7 +126,7 @@ func (p *DockerPlugin) sync(ctx context.Context) error {
 
 // bind records that an engine network is an ovsnet network, and which
 // pending pools it took over.
-func (p *DockerPlugin) bind(dn dockerNetwork, id string) {
+func (p *Plugin) bind(dn dockerNetwork, id string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.nets[dn.ID] != id {
@@ -147,7 +147,7 @@ func (p *DockerPlugin) bind(dn dockerNetwork, id string) {
 
 // register creates the cluster-wide network for one a user made in this
 // engine, under the same name and addresses.
-func (p *DockerPlugin) register(ctx context.Context, dn dockerNetwork) (string, error) {
+func (p *Plugin) register(ctx context.Context, dn dockerNetwork) (string, error) {
 	p.mu.Lock()
 	pn, havePending := p.pending[dn.ID]
 	p.mu.Unlock()
@@ -172,11 +172,11 @@ func (p *DockerPlugin) register(ctx context.Context, dn dockerNetwork) (string, 
 			req.IPAM.Config = append(req.IPAM.Config, model.IPAMConfig{Subnet: d.Pool, Gateway: gw})
 		}
 	}
-	res, err := p.API.CreateNetwork(ctx, req)
+	res, err := p.api.CreateNetwork(ctx, req)
 	if client.IsConflict(err) {
 		// Someone registered the name meanwhile (another host, the CLI):
 		// the engine's network is that one.
-		n, ierr := p.API.InspectNetwork(ctx, dn.Name)
+		n, ierr := p.api.InspectNetwork(ctx, dn.Name)
 		if ierr != nil {
 			return "", ierr
 		}
@@ -195,7 +195,7 @@ func (p *DockerPlugin) register(ctx context.Context, dn dockerNetwork) (string, 
 
 // createInEngine creates a catalog network in this engine, carrying its
 // ovsnet id, so `docker network ls` on every host lists every network.
-func (p *DockerPlugin) createInEngine(ctx context.Context, n *model.Network) error {
+func (p *Plugin) createInEngine(ctx context.Context, n *model.Network) error {
 	ipam := &model.IPAM{Driver: dockerDriver, Options: map[string]string{optNetworkID: n.ID}}
 	cfg := model.IPAMConfig{Subnet: n.Subnet.String(), Gateway: n.Gateway.String()}
 	if n.IPRange.IsValid() {
@@ -220,7 +220,7 @@ func (p *DockerPlugin) createInEngine(ctx context.Context, n *model.Network) err
 	return nil
 }
 
-func (p *DockerPlugin) removeFromEngine(ctx context.Context, dn dockerNetwork, id string) error {
+func (p *Plugin) removeFromEngine(ctx context.Context, dn dockerNetwork, id string) error {
 	p.mu.Lock()
 	p.removing[id] = true
 	p.mu.Unlock()
@@ -243,7 +243,7 @@ func (p *DockerPlugin) removeFromEngine(ctx context.Context, dn dockerNetwork, i
 // syncContainers tells the controller which container each of this host's
 // Docker endpoints belongs to (names, aliases, links: what DNS answers),
 // and removes endpoints whose container is gone for good.
-func (p *DockerPlugin) syncContainers(ctx context.Context, st *model.HostState, dnets []dockerNetwork) error {
+func (p *Plugin) syncContainers(ctx context.Context, st *model.HostState, dnets []dockerNetwork) error {
 	owner := map[string]string{} // endpoint id → container id
 	for _, dn := range dnets {
 		full, err := p.engine.network(ctx, dn.ID)
@@ -265,7 +265,7 @@ func (p *DockerPlugin) syncContainers(ctx context.Context, st *model.HostState, 
 			// Docker deletes its endpoints itself; one it no longer knows,
 			// well after creation, was lost in a crash.
 			if time.Since(ep.Created) > 2*time.Minute {
-				err := p.API.Disconnect(ctx, ep.NetworkID, model.NetworkDisconnectRequest{Container: ep.ID, Force: true})
+				err := p.api.Disconnect(ctx, ep.NetworkID, model.NetworkDisconnectRequest{Container: ep.ID, Force: true})
 				if err != nil && !client.IsNotFound(err) {
 					errs = append(errs, err)
 				} else {
@@ -287,7 +287,7 @@ func (p *DockerPlugin) syncContainers(ctx context.Context, st *model.HostState, 
 
 // describeContainer reads a container from the engine and updates all its
 // ovsnet endpoints with its id, name, aliases and links.
-func (p *DockerPlugin) describeContainer(ctx context.Context, containerID string) error {
+func (p *Plugin) describeContainer(ctx context.Context, containerID string) error {
 	c, err := p.engine.container(ctx, containerID)
 	if errors.Is(err, errNoSuchObject) {
 		return nil
@@ -328,7 +328,7 @@ func (p *DockerPlugin) describeContainer(ctx context.Context, containerID string
 			}
 		}
 		id, cname := c.ID, name
-		_, err := p.API.UpdateEndpoint(ctx, settings.EndpointID, model.EndpointUpdate{
+		_, err := p.api.UpdateEndpoint(ctx, settings.EndpointID, model.EndpointUpdate{
 			ContainerID: &id, ContainerName: &cname, Aliases: &aliases, Links: &links})
 		if err != nil && !client.IsNotFound(err) {
 			errs = append(errs, err)
@@ -339,7 +339,7 @@ func (p *DockerPlugin) describeContainer(ctx context.Context, containerID string
 
 // eventLoop follows the engine's events: a container joining a network is
 // described to the controller at once; anything else triggers a sync.
-func (p *DockerPlugin) eventLoop(ctx context.Context) {
+func (p *Plugin) eventLoop(ctx context.Context) {
 	for ctx.Err() == nil {
 		err := p.engine.events(ctx, func(ev dockerEvent) {
 			if ev.Type == "network" && ev.Action == "connect" && ev.Actor.Attributes["type"] == dockerDriver {
@@ -372,12 +372,12 @@ func (p *DockerPlugin) eventLoop(ctx context.Context) {
 // network a user created in Docker carries no ovsnet id, and after a
 // restart the agent must still tell "registered from here, since removed
 // from the cluster" (remove it from the engine) from "new" (register it).
-func (p *DockerPlugin) bindingsPath() string {
-	return filepath.Join(p.a.cfg.StateDir, "docker-networks.json")
+func (p *Plugin) bindingsPath() string {
+	return filepath.Join(p.cfg.StateDir, "docker-networks.json")
 }
 
 // saveBindings writes p.nets; the caller holds p.mu.
-func (p *DockerPlugin) saveBindings() {
+func (p *Plugin) saveBindings() {
 	b, err := json.Marshal(p.nets)
 	if err != nil {
 		return
@@ -391,7 +391,7 @@ func (p *DockerPlugin) saveBindings() {
 	}
 }
 
-func (p *DockerPlugin) loadBindings() {
+func (p *Plugin) loadBindings() {
 	b, err := os.ReadFile(p.bindingsPath())
 	if err != nil {
 		return

@@ -1,4 +1,6 @@
-package ovsagent
+// Package tracer answers the controller's path traces for one host: an
+// agent extension that runs OVS's ofproto/trace on the integration bridge.
+package tracer
 
 import (
 	"context"
@@ -21,8 +23,10 @@ import (
 // controller may not reach the agent at all (see controller/trace_consul.go
 // for the key layout).
 type Tracer struct {
-	a  *Agent
 	st *store.Store
+	// host is this host's name in the cluster, bridge the integration
+	// bridge.
+	host, bridge string
 	// rundir is the OVS run directory ("" for OVS's default), where
 	// ovs-vswitchd's pidfile and control socket are.
 	rundir string
@@ -31,20 +35,25 @@ type Tracer struct {
 	appctl func(ctx context.Context, args ...string) ([]byte, error)
 }
 
-// TracerConfig configures a Tracer.
-type TracerConfig struct {
-	Store     *store.Store
+// Config configures a Tracer.
+type Config struct {
+	// Store is the agent's link to Consul, where requests and answers are.
+	Store *store.Store
+	// Host is this host's name in the cluster; Bridge the integration
+	// bridge traces run on.
+	Host, Bridge string
+	// OVSRundir is the OVS run directory ("" for OVS's default).
 	OVSRundir string
 	Logger    *slog.Logger
 }
 
-// NewTracer returns the tracer.
-func NewTracer(cfg TracerConfig) (*Tracer, error) {
+// New returns the tracer.
+func New(cfg Config) *Tracer {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Tracer{st: cfg.Store, rundir: cfg.OVSRundir, log: log, appctl: vswitch.Appctl}, nil
+	return &Tracer{st: cfg.Store, host: cfg.Host, bridge: cfg.Bridge, rundir: cfg.OVSRundir, log: log, appctl: vswitch.Appctl}
 }
 
 // Bounds of the tracer's work.
@@ -64,13 +73,14 @@ const (
 // taken for an option.
 var traceFlowRE = regexp.MustCompile(`^[a-z0-9_][a-zA-Z0-9_=,.:/]*$`)
 
+// Name implements ovsagent.Extension.
 func (t *Tracer) Name() string { return "trace" }
 
 // Run serves requests until ctx ends. Consul being away is waited out
 // with bounded back-off; a failing trace is answered with its error. It
 // never ends the agent.
 func (t *Tracer) Run(ctx context.Context) error {
-	host, bridge := t.a.HostName(), t.a.Config().Bridge
+	host, bridge := t.host, t.bridge
 	lastSweep := time.Time{}
 	store.Watch{Prefix: t.st.K.TraceRequests(host),
 		OnError: func(err error) { t.log.Debug("trace requests: cannot read Consul", "err", err) },
@@ -116,8 +126,6 @@ func (t *Tracer) serve(ctx context.Context, host, bridge string, p store.Pair) {
 	t.log.Debug("traced", "id", spec.ID, "flow", spec.Flow, "steps", len(res.Steps), "datapath", res.DatapathActions,
 		"err", res.Error, "took", time.Since(start).Round(time.Microsecond))
 }
-
-func (t *Tracer) attach(a *Agent) { t.a = a }
 
 // Trace runs ofproto/trace for spec on bridge and parses its output.
 func (t *Tracer) Trace(ctx context.Context, spec model.TraceSpec, bridge string) model.HostTrace {

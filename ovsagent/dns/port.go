@@ -1,4 +1,4 @@
-package ovsagent
+package dns
 
 import (
 	"context"
@@ -24,7 +24,7 @@ import (
 // servePort serves the DNS port until ctx ends. It never fails the agent:
 // the data plane matters more than names, so problems are logged and
 // retried.
-func (d *DNS) servePort(ctx context.Context) {
+func (d *Resolver) servePort(ctx context.Context) {
 	name := d.cfg.Port.PortName
 	var waiting time.Time
 	for ctx.Err() == nil {
@@ -64,7 +64,7 @@ func (d *DNS) servePort(ctx context.Context) {
 
 // servePacketSocket reads and answers until ctx ends or the device is gone
 // or replaced.
-func (d *DNS) servePacketSocket(ctx context.Context, sock *packetSocket, ifindex int) {
+func (d *Resolver) servePacketSocket(ctx context.Context, sock *packetSocket, ifindex int) {
 	var wg sync.WaitGroup
 	for range d.cfg.Readers {
 		wg.Add(1)
@@ -92,7 +92,7 @@ func (d *DNS) servePacketSocket(ctx context.Context, sock *packetSocket, ifindex
 	wg.Wait()
 }
 
-func (d *DNS) readPort(sock *packetSocket) {
+func (d *Resolver) readPort(sock *packetSocket) {
 	in := newMsgBatch(dnsBatch, 4096, false)
 	out := newMsgBatch(dnsBatch, 2048, false)
 	var f dnsFrame

@@ -1,7 +1,9 @@
-package ovsagent
+package tracer
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +12,8 @@ import (
 	"github.com/ovsnet/ovsnet/model"
 )
 
+func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
 // The tracer runs ovs-appctl against the host's own ovs-vswitchd (its
 // control socket from the pidfile) and refuses anything that is not a flow.
 func TestTracerRunsAppctlOnTheBridge(t *testing.T) {
@@ -17,7 +21,7 @@ func TestTracerRunsAppctlOnTheBridge(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(rundir, "ovs-vswitchd.pid"), []byte("4242\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, err := os.ReadFile("../flows/testdata/trace_spoof.txt")
+	out, err := os.ReadFile("../../flows/testdata/trace_spoof.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
