@@ -101,7 +101,7 @@ func measureReady(b *testing.B, hosts, endpoints int) {
 		hosts, endpoints, ms(p50), ms(p99), ms(max))
 	b.Logf("attach call returned (agent reported ready): p50 %.1f ms, p99 %.1f ms, max %.1f ms", ms(a50), ms(a99), ms(amax))
 	b.Logf("samples (ms): %s", join(ready))
-	b.Logf("CPU per endpoint, all processes: %.0f ms", cpuPerEP)
+	b.Logf("CPU per endpoint, all of the system's processes (%s): %.0f ms", strings.Join(systemProcesses, ", "), cpuPerEP)
 	result(b, "ready", map[string]float64{"hosts": float64(hosts), "p50": ms(p50), "p99": ms(p99), "max": ms(max),
 		"api_p50": ms(a50), "cpu_ms_per_ep": cpuPerEP})
 	if dir := os.Getenv("BENCH_LOGS"); dir != "" {

@@ -1,3 +1,5 @@
+//go:build e2e
+
 package bench
 
 import (
@@ -83,7 +85,7 @@ func runScale(b testing.TB) {
 	// Thousands of watches come from this one process: lift Consul's
 	// per-client connection limit, as a deployment with one Consul client
 	// agent per host never needs.
-	consul := l.StartConsulWith(map[string]any{"limits": map[string]any{"http_max_conns_per_client": 100000}})
+	consul := l.StartConsulWith(map[string]any{"limits": map[string]any{"http_max_conns_per_client": 15000}})
 	bins := lab.Build(b)
 	prefix := "scale-" + l.Prefix
 	port := freeTCPPort(b)

@@ -32,6 +32,9 @@ type Options struct {
 	// Docker starts a Docker engine on every host, its agent serving the
 	// ovsnet plugin to it.
 	Docker bool
+	// Agents is how many hosts start with an agent (default all); the
+	// others can be started later with StartAgent.
+	Agents int
 	// LogLevel of controllers and agents: "debug" (the default, for the
 	// diagnostics of failed tests) or "info" (benchmarks).
 	LogLevel string
@@ -91,10 +94,13 @@ func New(t testing.TB, opts Options) *Cluster {
 		t.Fatalf("cluster: %v", err)
 	}
 	c.API = api
-	for _, h := range l.Hosts {
+	if opts.Agents == 0 {
+		opts.Agents = len(l.Hosts)
+	}
+	for _, h := range l.Hosts[:opts.Agents] {
 		c.StartAgent(h, opts.AgentArgs...)
 	}
-	c.WaitHostsAlive(30 * time.Second)
+	c.WaitHostsAlive(30*time.Second, l.Hosts[:opts.Agents]...)
 	if opts.Docker {
 		for _, h := range l.Hosts {
 			c.Dockers[h.Name] = h.StartDocker()
@@ -164,9 +170,13 @@ func (c *Cluster) StartAgent(h *lab.Host, extra ...string) *lab.Process {
 	return p
 }
 
-// WaitHostsAlive waits until every lab host is registered and alive.
-func (c *Cluster) WaitHostsAlive(timeout time.Duration) {
+// WaitHostsAlive waits until these lab hosts (default all) are registered
+// and alive.
+func (c *Cluster) WaitHostsAlive(timeout time.Duration, which ...*lab.Host) {
 	c.T.Helper()
+	if len(which) == 0 {
+		which = c.Lab.Hosts
+	}
 	err := poll(timeout, func() error {
 		hosts, err := c.API.ListHosts(context.Background())
 		if err != nil {
@@ -176,7 +186,7 @@ func (c *Cluster) WaitHostsAlive(timeout time.Duration) {
 		for _, h := range hosts {
 			alive[h.Name] = h.Alive
 		}
-		for _, h := range c.Lab.Hosts {
+		for _, h := range which {
 			if !alive[h.Name] {
 				return fmt.Errorf("host %s not alive (hosts: %+v)", h.Name, hosts)
 			}
