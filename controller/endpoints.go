@@ -42,7 +42,7 @@ func (s *state) resolveContainer(ref string, opts map[string]string) (container,
 			ct.id = id
 		}
 		if err := model.ValidateName("container", ct.name); err != nil {
-			return ct, errorf(ErrInvalid, "%v", err)
+			return ct, invalid(err)
 		}
 		for _, ep := range s.endpointsOfContainer(ct.name) {
 			if ep.Host == ct.host && (ct.id == "" || ct.id == ep.ContainerID) {
@@ -114,13 +114,13 @@ func parseConnect(req model.NetworkConnectRequest) (connectRequest, error) {
 	if cfg.MacAddress != "" {
 		var err error
 		if in.mac, err = model.ParseMAC(cfg.MacAddress); err != nil {
-			return in, errorf(ErrInvalid, "%v", err)
+			return in, invalid(err)
 		}
 	}
 	for _, l := range cfg.Links {
 		link, err := model.ParseLink(l)
 		if err != nil {
-			return in, errorf(ErrInvalid, "%v", err)
+			return in, invalid(err)
 		}
 		in.links = append(in.links, link)
 	}
@@ -178,10 +178,10 @@ func (s *state) planConnect(ref string, in connectRequest) (connectPlan, error) 
 
 	v4, v6 := in.ipv4, in.ipv6
 	if err := model.CheckPreferred(&n, v4); err != nil {
-		return connectPlan{}, errorf(ErrInvalid, "%v", err)
+		return connectPlan{}, invalid(err)
 	}
 	if err := model.CheckPreferred(&n, v6); err != nil {
-		return connectPlan{}, errorf(ErrInvalid, "%v", err)
+		return connectPlan{}, invalid(err)
 	}
 	claim := cfg.DriverOpts[optReserved] == "true"
 	p := connectPlan{net: n, netIdx: ns.Index, claimed: map[netip.Addr]store.Holder{}}
@@ -233,7 +233,7 @@ func (s *state) planConnect(ref string, in connectRequest) (connectPlan, error) 
 		}
 	}
 	if err := ep.Validate(&n); err != nil {
-		return connectPlan{}, errorf(ErrInvalid, "%v", err)
+		return connectPlan{}, invalid(err)
 	}
 	p.ep = ep
 	return p, nil

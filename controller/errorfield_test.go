@@ -77,17 +77,27 @@ func TestErrorFieldOfCompleteNetworkErrors(t *testing.T) {
 			t.Errorf("case %d: valid", i)
 			continue
 		}
-		err := errorf(ErrInvalid, "%v", verr)
+		err := invalid(verr)
 		if got := errorField(err); got != tc.field {
 			t.Errorf("%q: field %q, want %q", err, got, tc.field)
 		}
 	}
+	// Checks against the other networks name their field too.
+	s := newState()
+	taken := base
+	taken.Driver, taken.Scope, taken.Host, taken.Subnet = model.DriverBridge, model.ScopeLocal, "h1", netip.MustParsePrefix("172.18.0.0/16")
+	s.putNetwork(taken, 1)
+	dup := taken
+	dup.ID = "y"
+	if _, err := s.planNetwork(dup); errorField(err) != fieldName {
+		t.Errorf("same name: %v (field %q)", err, errorField(err))
+	}
+	dup.Name = "other"
+	if _, err := s.planNetwork(dup); errorField(err) != fieldSubnet {
+		t.Errorf("overlapping bridge subnet: %v (field %q)", err, errorField(err))
+	}
 	for msg, field := range map[error]string{
-		errorf(ErrConflict, "network with name n already exists"):                                                        fieldName,
-		errorf(ErrForbidden, "Pool overlaps with other one on this address space: 172.18.0.0/16 overlaps 172.18.0.0/16"): fieldSubnet,
-		errorf(ErrInvalid, "could not find an available, non-overlapping IPv4 address pool"):                             fieldSubnet,
-		errorf(ErrInvalid, "auxiliary address gw=10.0.0.1 is reserved"):                                                  "",
-		errorf(ErrUnavailable, "cluster store unavailable (Consul at x): subnet"):                                        "",
+		errorf(ErrUnavailable, "cluster store unavailable (Consul at x): subnet"): "",
 		fmt.Errorf("plain"): "",
 	} {
 		if got := errorField(msg); got != field {

@@ -29,7 +29,7 @@ func networkFromRequest(req model.NetworkCreateRequest) (model.Network, error) {
 	n := model.Network{Name: req.Name, Internal: req.Internal, EnableIPv6: req.EnableIPv6,
 		Labels: req.Labels, Options: map[string]string{}}
 	if err := model.ValidateName("network", req.Name); err != nil {
-		return n, errorf(ErrInvalid, "%v", err)
+		return n, invalid(err)
 	}
 	switch req.Driver {
 	case "overlay", "ovsnet":
@@ -38,10 +38,10 @@ func networkFromRequest(req model.NetworkCreateRequest) (model.Network, error) {
 		// Docker's default driver is bridge; the docker CLI always sends it.
 		n.Driver, n.Scope = model.DriverBridge, model.ScopeLocal
 	default:
-		return n, errorf(ErrInvalid, "driver %q is not supported: ovsnet networks use driver \"overlay\" (multi-host) or \"bridge\" (one host)", req.Driver)
+		return n, fieldErrorf(ErrInvalid, model.FieldDriver, "driver %q is not supported: ovsnet networks use driver \"overlay\" (multi-host) or \"bridge\" (one host)", req.Driver)
 	}
 	if req.Scope != "" && req.Scope != string(n.Scope) && !(req.Scope == "swarm" && n.Driver == model.DriverOverlay) {
-		return n, errorf(ErrInvalid, "scope %q does not fit driver %s (scope %s)", req.Scope, n.Driver, n.Scope)
+		return n, fieldErrorf(ErrInvalid, model.FieldDriver, "scope %q does not fit driver %s (scope %s)", req.Scope, n.Driver, n.Scope)
 	}
 	if req.Ingress {
 		return n, errorf(ErrInvalid, "ingress networks are not supported")
@@ -53,13 +53,13 @@ func networkFromRequest(req model.NetworkCreateRequest) (model.Network, error) {
 		switch k {
 		case model.OptHost:
 			if err := model.ValidateName("host", v); err != nil {
-				return n, errorf(ErrInvalid, "option %s: %v", k, err)
+				return n, fieldErrorf(ErrInvalid, model.FieldHost, "option %s: %v", k, err)
 			}
 			n.Host = v
 		case model.OptMTU:
 			mtu, err := strconv.Atoi(v)
 			if err != nil {
-				return n, errorf(ErrInvalid, "option %s: %q is not a number", k, v)
+				return n, fieldErrorf(ErrInvalid, model.FieldMTU, "option %s: %q is not a number", k, v)
 			}
 			n.MTU = mtu
 		default:
@@ -82,7 +82,7 @@ func networkFromRequest(req model.NetworkCreateRequest) (model.Network, error) {
 		}
 	}
 	if n.Subnet6.IsValid() && !n.EnableIPv6 {
-		return n, errorf(ErrInvalid, "IPv6 subnet %s given, but IPv6 is not enabled: add --ipv6", n.Subnet6)
+		return n, fieldErrorf(ErrInvalid, model.FieldSubnet6, "IPv6 subnet %s given, but IPv6 is not enabled: add --ipv6", n.Subnet6)
 	}
 	return n, nil
 }
@@ -90,37 +90,45 @@ func networkFromRequest(req model.NetworkCreateRequest) (model.Network, error) {
 func applyIPAMConfig(n *model.Network, c model.IPAMConfig) error {
 	if c.Subnet == "" {
 		if c.Gateway != "" || c.IPRange != "" {
-			return errorf(ErrInvalid, "a gateway or ip-range needs a subnet (--subnet)")
+			return fieldErrorf(ErrInvalid, model.FieldSubnet, "a gateway or ip-range needs a subnet (--subnet)")
 		}
 		return nil
 	}
 	subnet, err := netip.ParsePrefix(c.Subnet)
 	if err != nil {
-		return errorf(ErrInvalid, "invalid subnet %s: want an address and prefix length (CIDR)", c.Subnet)
+		field := model.FieldSubnet
+		if strings.Contains(c.Subnet, ":") {
+			field = model.FieldSubnet6
+		}
+		return fieldErrorf(ErrInvalid, field, "invalid subnet %s: want an address and prefix length (CIDR)", c.Subnet)
 	}
 	var gw netip.Addr
 	if c.Gateway != "" {
 		if gw, err = netip.ParseAddr(c.Gateway); err != nil {
-			return errorf(ErrInvalid, "invalid gateway %s: want an address", c.Gateway)
+			field := model.FieldGateway
+			if subnet.Addr().Is6() {
+				field = model.FieldGateway6
+			}
+			return fieldErrorf(ErrInvalid, field, "invalid gateway %s: want an address", c.Gateway)
 		}
 	}
 	var rng netip.Prefix
 	if c.IPRange != "" {
 		if rng, err = netip.ParsePrefix(c.IPRange); err != nil {
-			return errorf(ErrInvalid, "invalid ip-range %s: want an address and prefix length (CIDR)", c.IPRange)
+			return fieldErrorf(ErrInvalid, model.FieldIPRange, "invalid ip-range %s: want an address and prefix length (CIDR)", c.IPRange)
 		}
 	}
 	if subnet.Addr().Is4() {
 		if n.Subnet.IsValid() {
-			return errorf(ErrInvalid, "ovsnet networks have one IPv4 subnet; got %s and %s", n.Subnet, subnet)
+			return fieldErrorf(ErrInvalid, model.FieldSubnet, "ovsnet networks have one IPv4 subnet; got %s and %s", n.Subnet, subnet)
 		}
 		n.Subnet, n.Gateway, n.IPRange = subnet, gw, rng
 	} else {
 		if n.Subnet6.IsValid() {
-			return errorf(ErrInvalid, "ovsnet networks have one IPv6 subnet; got %s and %s", n.Subnet6, subnet)
+			return fieldErrorf(ErrInvalid, model.FieldSubnet6, "ovsnet networks have one IPv6 subnet; got %s and %s", n.Subnet6, subnet)
 		}
 		if rng.IsValid() {
-			return errorf(ErrInvalid, "ip-range is supported for IPv4 only")
+			return fieldErrorf(ErrInvalid, model.FieldIPRange, "ip-range is supported for IPv4 only")
 		}
 		n.Subnet6, n.Gateway6 = subnet, gw
 	}
@@ -176,7 +184,7 @@ func (c *Controller) CreateNetwork(ctx context.Context, req model.NetworkCreateR
 // networks (unique name, bridge subnets that do not overlap on one host).
 func (s *state) planNetwork(n model.Network) (model.Network, error) {
 	if _, ok := s.byName[n.Name]; ok {
-		return n, errorf(ErrConflict, "network with name %s already exists", n.Name)
+		return n, fieldErrorf(ErrConflict, model.FieldName, "network with name %s already exists", n.Name)
 	}
 	cand := n
 	cand.Options = maps.Clone(n.Options)
@@ -187,7 +195,7 @@ func (s *state) planNetwork(n model.Network) (model.Network, error) {
 	if !cand.Subnet.IsValid() {
 		var err error
 		if cand.Subnet, err = model.DefaultSubnet(cand.Driver, s.takenSubnets()); err != nil {
-			return n, errorf(ErrInvalid, "%v", err)
+			return n, fieldErrorf(ErrInvalid, model.FieldSubnet, "%v", err)
 		}
 	} else if cand.Driver == model.DriverBridge {
 		// Bridge subnets meet in the host's kernel: they must not overlap
@@ -195,7 +203,7 @@ func (s *state) planNetwork(n model.Network) (model.Network, error) {
 		for _, ns := range s.networks {
 			o := ns.Value
 			if o.Driver == model.DriverBridge && o.Host == cand.Host && o.Subnet.Overlaps(cand.Subnet) {
-				return n, errorf(ErrForbidden, "Pool overlaps with other one on this address space: %s overlaps %s of network %s on host %s", cand.Subnet, o.Subnet, o.Name, o.Host)
+				return n, fieldErrorf(ErrForbidden, model.FieldSubnet, "Pool overlaps with other one on this address space: %s overlaps %s of network %s on host %s", cand.Subnet, o.Subnet, o.Name, o.Host)
 			}
 		}
 	}
@@ -212,7 +220,7 @@ func (s *state) planNetwork(n model.Network) (model.Network, error) {
 	}
 	cand.Options[model.OptVNI] = strconv.FormatUint(uint64(cand.VNI), 10)
 	if err := cand.Validate(); err != nil {
-		return n, errorf(ErrInvalid, "%v", err)
+		return n, invalid(err)
 	}
 	for a := range auxAddresses(cand) {
 		if model.Reserved(cand.Subnet, cand.Gateway, a) || (a.Is6() && model.Reserved(cand.Subnet6, cand.Gateway6, a)) {

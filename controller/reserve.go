@@ -26,7 +26,7 @@ const reservationGrace = 10 * time.Minute
 // Reserve takes an address on a network for a Docker endpoint to come.
 func (c *Controller) Reserve(ctx context.Context, ref string, req model.ReserveRequest) (netip.Prefix, error) {
 	if err := model.ValidateName("host", req.Host); err != nil {
-		return netip.Prefix{}, errorf(ErrInvalid, "%v", err)
+		return netip.Prefix{}, invalid(err)
 	}
 	var preferred netip.Addr
 	if req.Address != "" {
@@ -48,7 +48,7 @@ func (c *Controller) Reserve(ctx context.Context, ref string, req model.ReserveR
 		switch {
 		case a.IsValid():
 			if err := model.CheckPreferred(&n, a); err != nil {
-				return nil, errorf(ErrInvalid, "%v", err)
+				return nil, invalid(err)
 			}
 			if _, taken := ns.ipam[a]; taken {
 				return nil, errorf(ErrConflict, "Address already in use: %s is taken on network %s", a, n.Name)

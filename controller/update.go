@@ -41,7 +41,7 @@ func (c *Controller) UpdateEndpoint(ctx context.Context, id string, u model.Endp
 			return nil, errorf(ErrInvalid, "invalid container id %q", ep.ContainerID)
 		}
 		if err := ep.Validate(&n); err != nil {
-			return nil, errorf(ErrInvalid, "%v", err)
+			return nil, invalid(err)
 		}
 		k := c.st.K
 		t.CAS(k.Endpoint(n.ID, id), ep, rec.Index)

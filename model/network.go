@@ -78,14 +78,21 @@ var nameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
 
 // ValidateName checks a network or container name the way Docker does.
 func ValidateName(kind, name string) error {
+	field := ""
+	switch kind {
+	case "network":
+		field = FieldName
+	case "host":
+		field = FieldHost
+	}
 	if name == "" {
-		return fmt.Errorf("%s name must not be empty", kind)
+		return FieldErrorf(field, "%s name must not be empty", kind)
 	}
 	if len(name) > 64 {
-		return fmt.Errorf("%s name %q is too long (at most 64 characters)", kind, name)
+		return FieldErrorf(field, "%s name %q is too long (at most 64 characters)", kind, name)
 	}
 	if !nameRE.MatchString(name) {
-		return fmt.Errorf("invalid %s name %q: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", kind, name)
+		return FieldErrorf(field, "invalid %s name %q: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", kind, name)
 	}
 	return nil
 }
@@ -122,20 +129,20 @@ func (n *Network) Validate() error {
 	switch n.Driver {
 	case DriverOverlay:
 		if n.Scope != ScopeGlobal {
-			return fmt.Errorf("overlay networks have global scope, not %q", n.Scope)
+			return FieldErrorf(FieldDriver, "overlay networks have global scope, not %q", n.Scope)
 		}
 		if n.Host != "" {
-			return fmt.Errorf("overlay networks span all hosts: --host does not apply")
+			return FieldErrorf(FieldHost, "overlay networks span all hosts: --host does not apply")
 		}
 	case DriverBridge:
 		if n.Scope != ScopeLocal {
-			return fmt.Errorf("bridge networks have local scope, not %q", n.Scope)
+			return FieldErrorf(FieldDriver, "bridge networks have local scope, not %q", n.Scope)
 		}
 		if n.Host == "" {
-			return fmt.Errorf("a bridge network lives on one host: name it (ovsnetctl --host, or driver option %s)", OptHost)
+			return FieldErrorf(FieldHost, "a bridge network lives on one host: name it (ovsnetctl --host, or driver option %s)", OptHost)
 		}
 	default:
-		return fmt.Errorf("unknown driver %q: ovsnet offers %q and %q", n.Driver, DriverOverlay, DriverBridge)
+		return FieldErrorf(FieldDriver, "unknown driver %q: ovsnet offers %q and %q", n.Driver, DriverOverlay, DriverBridge)
 	}
 	if err := validateSubnet(n.Subnet, n.Gateway, n.IPRange, false); err != nil {
 		return err
@@ -145,56 +152,56 @@ func (n *Network) Validate() error {
 			return err
 		}
 	} else if n.Subnet6.IsValid() {
-		return fmt.Errorf("IPv6 subnet %s given but IPv6 is not enabled (--ipv6)", n.Subnet6)
+		return FieldErrorf(FieldSubnet6, "IPv6 subnet %s given but IPv6 is not enabled (--ipv6)", n.Subnet6)
 	}
 	if n.VNI < MinVNI || n.VNI > MaxVNI {
 		return fmt.Errorf("VNI %d out of range %d-%d", n.VNI, MinVNI, MaxVNI)
 	}
 	if n.MTU != 0 && (n.MTU < 1280 || n.MTU > 9000) {
-		return fmt.Errorf("MTU %d out of range 1280-9000", n.MTU)
+		return FieldErrorf(FieldMTU, "MTU %d out of range 1280-9000", n.MTU)
 	}
 	return nil
 }
 
 func validateSubnet(subnet netip.Prefix, gw netip.Addr, ipRange netip.Prefix, v6 bool) error {
-	family := "IPv4"
+	family, fSubnet, fGateway := "IPv4", FieldSubnet, FieldGateway
 	if v6 {
-		family = "IPv6"
+		family, fSubnet, fGateway = "IPv6", FieldSubnet6, FieldGateway6
 	}
 	if !subnet.IsValid() {
-		return fmt.Errorf("an %s subnet is required", family)
+		return FieldErrorf(fSubnet, "an %s subnet is required", family)
 	}
 	if subnet.Addr().Is6() != v6 || subnet.Addr().Is4In6() {
-		return fmt.Errorf("subnet %s is not an %s subnet", subnet, family)
+		return FieldErrorf(fSubnet, "subnet %s is not an %s subnet", subnet, family)
 	}
 	if subnet.Masked() != subnet {
-		return fmt.Errorf("invalid subnet %s: host bits are set (did you mean %s?)", subnet, subnet.Masked())
+		return FieldErrorf(fSubnet, "invalid subnet %s: host bits are set (did you mean %s?)", subnet, subnet.Masked())
 	}
 	maxBits := 30
 	if v6 {
 		maxBits = 126
 	}
 	if subnet.Bits() > maxBits {
-		return fmt.Errorf("subnet %s is too small: at most /%d", subnet, maxBits)
+		return FieldErrorf(fSubnet, "subnet %s is too small: at most /%d", subnet, maxBits)
 	}
 	if !gw.IsValid() {
-		return fmt.Errorf("subnet %s has no gateway", subnet)
+		return FieldErrorf(fSubnet, "subnet %s has no gateway", subnet)
 	}
 	if !subnet.Contains(gw) {
-		return fmt.Errorf("gateway %s is not in subnet %s", gw, subnet)
+		return FieldErrorf(fGateway, "gateway %s is not in subnet %s", gw, subnet)
 	}
 	if gw == subnet.Addr() || (!v6 && gw == lastAddr(subnet)) {
-		return fmt.Errorf("gateway %s is the network or broadcast address of %s", gw, subnet)
+		return FieldErrorf(fGateway, "gateway %s is the network or broadcast address of %s", gw, subnet)
 	}
 	if ipRange.IsValid() {
 		if ipRange.Addr().Is6() != v6 {
-			return fmt.Errorf("ip-range %s is not an %s range", ipRange, family)
+			return FieldErrorf(FieldIPRange, "ip-range %s is not an %s range", ipRange, family)
 		}
 		if ipRange.Masked() != ipRange {
-			return fmt.Errorf("invalid ip-range %s: host bits are set", ipRange)
+			return FieldErrorf(FieldIPRange, "invalid ip-range %s: host bits are set", ipRange)
 		}
 		if !subnet.Contains(ipRange.Addr()) || ipRange.Bits() < subnet.Bits() {
-			return fmt.Errorf("ip-range %s is not inside subnet %s", ipRange, subnet)
+			return FieldErrorf(FieldIPRange, "ip-range %s is not inside subnet %s", ipRange, subnet)
 		}
 	}
 	return nil
