@@ -3,7 +3,7 @@
 GO ?= $(shell command -v go || echo /usr/local/go/bin/go)
 BIN := bin
 
-.PHONY: all build test unit e2e bench bench-ready bench-dns bench-scale bench-create bench-resync bench-compare quickstart quickstart-down generate lint clean
+.PHONY: all build test unit integration e2e bench bench-ready bench-dns bench-scale bench-create bench-resync bench-compare quickstart quickstart-down generate lint clean
 
 all: build
 
@@ -14,37 +14,43 @@ build:
 test:
 	./test/run.sh
 
-# Pure unit tests only (no root needed).
+# The pure tests of every package: no root, Open vSwitch or Consul needed.
 unit:
-	$(GO) test ./model/... ./flows/... ./client/... ./cmd/...
+	$(GO) test ./...
+
+# Package tests against a real Open vSwitch, Consul and kernel (root; the
+# integration build tag), with the pure ones again.
+integration:
+	./deploy/install-deps.sh
+	$(GO) test -count=1 -p 1 -timeout 30m -tags integration ./...
 
 e2e:
 	./deploy/install-deps.sh
-	$(GO) test -count=1 -p 1 -timeout 75m -v ./test/e2e/...
+	$(GO) test -count=1 -p 1 -timeout 75m -v -tags e2e ./test/e2e/...
 
 # Benchmarks print figures; they are measurements, not tests.
 bench: bench-ready
 
 bench-ready:
 	./deploy/install-deps.sh
-	$(GO) test -run '^$$' -bench EndpointReady -benchtime 1x -timeout 30m -v ./test/bench/
+	$(GO) test -tags e2e -run '^$$' -bench EndpointReady -benchtime 1x -timeout 30m -v ./test/bench/
 
 # The control plane at scale: the real controller and Consul with up to
 # 1,000 simulated hosts, 2,000 networks and 50,000 endpoints; bytes, CPU,
 # hosts touched and latency per attach at each size.
 bench-scale:
 	./deploy/install-deps.sh
-	$(GO) test -run '^$$' -bench '^BenchmarkScale$$' -benchtime 1x -timeout 120m -v ./test/bench/
+	$(GO) test -tags e2e -run '^$$' -bench '^BenchmarkScale$$' -benchtime 1x -timeout 120m -v ./test/bench/
 
 # 1,000 networks created one by one on the 3-host lab.
 bench-create:
 	./deploy/install-deps.sh
-	$(GO) test -run '^$$' -bench '^BenchmarkNetworkCreate$$' -benchtime 1x -timeout 30m -v ./test/bench/
+	$(GO) test -tags e2e -run '^$$' -bench '^BenchmarkNetworkCreate$$' -benchtime 1x -timeout 30m -v ./test/bench/
 
 # A full resync of 10,000 endpoints' flows beside ovs-ofctl --bundle add-flows.
 bench-resync:
 	./deploy/install-deps.sh
-	$(GO) test -run '^$$' -bench '^BenchmarkResync$$' -benchtime 1x -timeout 30m -v ./test/bench/
+	$(GO) test -tags e2e -run '^$$' -bench '^BenchmarkResync$$' -benchtime 1x -timeout 30m -v ./test/bench/
 
 # This tree against a baseline commit in one run (BASE=a070141 ROUNDS=5).
 bench-compare:
@@ -55,7 +61,7 @@ bench-compare:
 # container), co-located on this machine's cores; figures in the log.
 bench-dns:
 	./deploy/install-deps.sh
-	$(GO) test -run '^$$' -bench '^BenchmarkDNS$$' -benchtime 1x -timeout 15m -v ./test/bench/
+	$(GO) test -tags e2e -run '^$$' -bench '^BenchmarkDNS$$' -benchtime 1x -timeout 15m -v ./test/bench/
 
 quickstart:
 	./deploy/quickstart.sh

@@ -2,10 +2,16 @@
 # Runs every test of ovsnet, as CI does (.ci/run calls this script).
 #
 # It installs what the tests need first (Debian packages, the cached Consul
-# build), so it works on a fresh Debian 12 machine as root. The end-to-end
-# tests build real multi-host labs (network namespaces, one userspace Open
-# vSwitch per host, Consul, Docker engines, Chromium); they need root and
-# never skip.
+# build), so it works on a fresh Debian 12 machine as root. Tests come in
+# three tiers, by build tag:
+#
+#	(none)       pure tests of every package: no root, OVS or Consul; seconds
+#	integration  packages against a real Open vSwitch, Consul and kernel
+#	e2e          the lab's own tests and the end-to-end tests: real multi-host
+#	             labs (network namespaces, one userspace Open vSwitch per host,
+#	             Consul, Docker engines, Chromium); test/bench has the tag too
+#
+# The last two need root and never skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
@@ -26,15 +32,17 @@ if [ -n "$unformatted" ]; then
 	exit 1
 fi
 go vet ./...
+go vet -tags integration ./...
+go vet -tags e2e ./...
 
-echo "== unit tests"
-go test -count=1 ./model/... ./flows/... ./client/... ./cmd/...
+echo "== pure tests"
+go test -count=1 ./...
 
-echo "== tests against real Consul and Open vSwitch (one at a time: they share two cores)"
-go test -count=1 -p 1 -timeout 30m ./controller/... ./ovsagent/... ./test/lab/...
+echo "== integration tests against real Consul and Open vSwitch (one at a time: they share two cores)"
+go test -count=1 -p 1 -timeout 30m -tags integration ./...
 
-echo "== end-to-end tests on the multi-host lab"
-go test -count=1 -p 1 -timeout 75m -v ./test/e2e/... 2>&1 | tee /tmp/ovsnet-e2e.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|_test.go:[0-9]+:'
+echo "== end-to-end tests on the multi-host lab (and the lab's own tests)"
+go test -count=1 -p 1 -timeout 75m -v -tags e2e ./test/lab/... ./test/e2e/... 2>&1 | tee /tmp/ovsnet-e2e.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|_test.go:[0-9]+:'
 status=${PIPESTATUS[0]}
 if [ "$status" != 0 ]; then
 	echo "end-to-end tests failed; full log: /tmp/ovsnet-e2e.log" >&2

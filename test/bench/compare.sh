@@ -24,7 +24,7 @@ echo "baseline $(git -C "$work/tree" rev-parse --short HEAD), head $(git rev-par
 for r in $(seq "$rounds"); do
 	for side in base head; do
 		echo "== round $r: $side"
-		OVSNET_BINS="$work/$side-bin" go test -count=1 -run '^$' -bench "$bench" -benchtime 1x -timeout 60m ./test/bench/ 2>&1 |
+		OVSNET_BINS="$work/$side-bin" go test -tags e2e -count=1 -run '^$' -bench "$bench" -benchtime 1x -timeout 60m ./test/bench/ 2>&1 |
 			tee -a "$work/$side.log" | grep -E 'BENCHRESULT|FAIL|panic' || true
 	done
 done

@@ -1,3 +1,5 @@
+//go:build e2e
+
 // Package bench measures ovsnet on the lab. Run with `make bench`; these
 // are measurements, not tests: they print figures and assert only that the
 // measurement itself worked.

@@ -1,3 +1,5 @@
+//go:build e2e
+
 // Package e2e holds ovsnet's end-to-end tests: real Open vSwitch per
 // simulated host, real Consul, the real controller, agents and CLI, on the
 // lab of package test/lab. They need root and never skip: run them with

@@ -1,3 +1,5 @@
+//go:build e2e
+
 package lab
 
 import (
@@ -276,20 +278,6 @@ func httpDo(req *http.Request) (string, error) {
 		return "", fmt.Errorf("%s %s: %s: %s", req.Method, req.URL, resp.Status, b)
 	}
 	return string(b), nil
-}
-
-// TestBuild builds whatever ./cmd/... holds.
-func TestBuild(t *testing.T) {
-	bins := Build(t)
-	for name, path := range bins {
-		if fi, err := os.Stat(path); err != nil || fi.Mode()&0o111 == 0 {
-			t.Errorf("%s: %s not executable: %v", name, path, err)
-		}
-	}
-	if again := Build(t); len(again) != len(bins) {
-		t.Errorf("second Build returned %d binaries, first %d", len(again), len(bins))
-	}
-	t.Logf("built %d binaries: %v", len(bins), bins)
 }
 
 // TestCleanup checks that a lab's cleanup leaves nothing behind.
