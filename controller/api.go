@@ -28,13 +28,16 @@ func writeError(w http.ResponseWriter, err error) {
 	writeJSON(w, statusOf(err), errorBody{Message: err.Error(), Field: errorField(err)})
 }
 
+// maxBody bounds request bodies.
+const maxBody = 1 << 20
+
 // decode reads a JSON body of at most 1 MiB.
 func decode(r *http.Request, v any) error {
-	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20+1))
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if err != nil {
 		return errorf(ErrInvalid, "reading request body: %v", err)
 	}
-	if len(body) > 1<<20 {
+	if len(body) > maxBody {
 		return errorf(ErrInvalid, "request body too large (limit 1 MiB)")
 	}
 	if len(strings.TrimSpace(string(body))) == 0 {

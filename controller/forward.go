@@ -1,7 +1,10 @@
 package controller
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -27,6 +30,13 @@ func (c *Controller) forward(h http.Handler, write bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		deadline := time.NewTimer(leaderWait)
 		defer deadline.Stop()
+		// The body is kept, so that a request the old leader never got
+		// (it stopped, or crashed) can go to the next one.
+		body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+		if err != nil {
+			writeError(w, errorf(ErrInvalid, "reading request body: %v", err))
+			return
+		}
 		for {
 			c.mu.RLock()
 			leading := c.session != ""
@@ -34,11 +44,29 @@ func (c *Controller) forward(h http.Handler, write bool) http.Handler {
 			c.mu.RUnlock()
 			switch {
 			case leading:
+				r.Body = io.NopCloser(bytes.NewReader(body))
 				h.ServeHTTP(w, r)
 				return
 			case leader.ID != "" && leader.ID != c.id && leader.URL != "" && r.Header.Get(forwardedHeader) == "":
-				c.proxies.get(leader.URL).ServeHTTP(w, withForwarded(r, c.id))
-				return
+				out := withForwarded(r, c.id, body)
+				var notSent bool
+				out = out.WithContext(context.WithValue(out.Context(), notSentKey{}, &notSent))
+				c.proxies.get(leader.URL).ServeHTTP(w, out)
+				if !notSent {
+					return
+				}
+				// The leader did not take the request: wait for the next.
+				c.log.Info("the leading replica does not answer; waiting for the next", "leader", leader.ID)
+				deadline.Reset(failoverWait)
+				select {
+				case <-changed:
+				case <-deadline.C:
+					writeError(w, errorf(ErrUnavailable, "the leading controller replica %s does not answer and no other took over; try again", leader.ID))
+					return
+				case <-r.Context().Done():
+					return
+				}
+				continue
 			}
 			select {
 			case <-changed:
@@ -57,9 +85,19 @@ func (c *Controller) forward(h http.Handler, write bool) http.Handler {
 	})
 }
 
-func withForwarded(r *http.Request, id string) *http.Request {
+// notSentKey marks, in a forwarded request's context, a flag the proxy
+// sets when the request never reached the leader (it can be sent again).
+type notSentKey struct{}
+
+// failoverWait bounds how long a forwarded request waits for a new leader
+// after the old one stopped answering.
+const failoverWait = 15 * time.Second
+
+func withForwarded(r *http.Request, id string, body []byte) *http.Request {
 	r = r.Clone(r.Context())
 	r.Header.Set(forwardedHeader, id)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.ContentLength = int64(len(body))
 	return r
 }
 
@@ -104,6 +142,11 @@ func newProxy(target string) http.Handler {
 		Transport:     transport,
 		FlushInterval: -1, // event streams
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			var op *net.OpError
+			if flag, ok := r.Context().Value(notSentKey{}).(*bool); ok && errors.As(err, &op) && op.Op == "dial" {
+				*flag = true // not sent: the caller waits for a new leader
+				return
+			}
 			writeError(w, errorf(ErrUnavailable, "the leading controller replica at %s did not answer: %v; try again", target, err))
 		},
 	}

@@ -16,9 +16,17 @@ import (
 // cannot write. Losing the session (or the lock) ends the lead; a replica
 // keeps its last state to answer reads while no leader is reachable.
 
-// sessionTTL bounds how long a crashed leader holds the lock (Consul may
-// take up to twice as long to notice).
-const sessionTTL = 10 * time.Second
+// sessionTTL is the leader session's backstop; heartbeatTTL is what really
+// bounds how long a crashed leader holds the lock: its session is bound to
+// a heartbeat check it passes every heartbeatEvery, and ends as soon as
+// the check is not passed within heartbeatTTL. No lock delay: every write
+// of a leader is fenced by its session, so a successor can take over at
+// once.
+const (
+	sessionTTL     = 10 * time.Second
+	heartbeatTTL   = 2 * time.Second
+	heartbeatEvery = heartbeatTTL / 4
+)
 
 // runElection competes for the lock for as long as ctx lives.
 func (c *Controller) runElection(ctx context.Context) {
@@ -46,7 +54,16 @@ func (c *Controller) runElection(ctx context.Context) {
 // campaign opens a session, waits for the lock and leads until the
 // session is lost or ctx ends.
 func (c *Controller) campaign(ctx context.Context) error {
-	sid, err := c.st.B.CreateSession(ctx, store.SessionSpec{Name: "ovsnet-controller " + c.id, TTL: sessionTTL})
+	hb := "ovsnet-controller-" + c.id
+	if err := c.st.B.RegisterHeartbeat(ctx, hb, "ovsnet controller "+c.id, heartbeatTTL); err != nil {
+		return err
+	}
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = c.st.B.DeregisterHeartbeat(dctx, hb)
+	}()
+	sid, err := c.st.B.CreateSession(ctx, store.SessionSpec{Name: "ovsnet-controller " + c.id, TTL: sessionTTL, Heartbeat: hb})
 	if err != nil {
 		return err
 	}
@@ -60,7 +77,7 @@ func (c *Controller) campaign(ctx context.Context) error {
 	lost := make(chan struct{})
 	sessCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go c.renew(sessCtx, sid, lost)
+	go c.renew(sessCtx, sid, hb, lost)
 	go func() {
 		select {
 		case <-lost:
@@ -100,18 +117,27 @@ func (c *Controller) campaign(ctx context.Context) error {
 	return nil
 }
 
-// renew keeps the session alive; lost is closed when it has ended.
-// Consul being away does not end the lead by itself: writes fail anyway,
-// and when Consul is back the session is either still there or gone.
-func (c *Controller) renew(ctx context.Context, sid string, lost chan struct{}) {
-	tick := time.NewTicker(sessionTTL / 3)
+// renew keeps the session alive (its heartbeat often, the session itself
+// now and then); lost is closed when it has ended. Consul being away does
+// not end the lead by itself: writes fail anyway, and when Consul is back
+// the session is either still there or gone.
+func (c *Controller) renew(ctx context.Context, sid, hb string, lost chan struct{}) {
+	tick := time.NewTicker(heartbeatEvery)
 	defer tick.Stop()
+	lastRenew := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
 		}
+		if err := c.st.B.PassHeartbeat(ctx, hb); err != nil && ctx.Err() == nil {
+			c.setHealth(err)
+		}
+		if time.Since(lastRenew) < sessionTTL/3 {
+			continue
+		}
+		lastRenew = time.Now()
 		err := c.st.B.RenewSession(ctx, sid)
 		switch {
 		case errors.Is(err, store.ErrSessionGone):

@@ -13,7 +13,7 @@ import (
 // Traces run on the hosts, and the controller may not reach the agents
 // (each host is its own network namespace, or behind a firewall): it asks
 // through Consul, which both sides reach. It writes a request key, the
-// host's agent (ovsagent.Tracer) answers under the results prefix, and the
+// host's agent (ovsagent/tracer.Tracer) answers under the results prefix, and the
 // controller removes both once it has the answer or gives up.
 //
 //	trace/requests/<host>/<id>   model.TraceSpec, written by the controller

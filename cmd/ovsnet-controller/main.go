@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -28,6 +27,7 @@ func main() {
 	advertise := flag.String("advertise", "", "URL where the other replicas reach this one's API (they forward to the leader): http://HOST:PORT or unix:/PATH (default: from the first -listen address)")
 	token := flag.String("token", os.Getenv("OVSNET_TOKEN"), "bearer token required for changes (default none: open)")
 	readyTimeout := flag.Duration("ready-timeout", 20*time.Second, "how long a connect waits for the host's agent")
+	shutdownGrace := flag.Duration("shutdown-grace", 30*time.Second, "on SIGTERM, how long requests in flight may take before the replica stops")
 	logLevel := flag.String("log-level", "info", "debug, info, warn or error")
 	flag.Parse()
 
@@ -61,24 +61,33 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	srv := &http.Server{Handler: c.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shutdown)
-	}()
-	go c.Run(ctx)
+	// The replica keeps its place (and its lead) until the requests in
+	// flight are answered: a connect may be waiting for its agent.
+	runCtx, stopRun := context.WithCancel(context.Background())
+	ran := make(chan struct{})
+	go func() { c.Run(runCtx); close(ran) }()
 	errs := make(chan error, len(listeners))
 	for _, ln := range listeners {
 		log.Info("ovsnet controller listening", "addr", ln.Addr().String(), "consul", *consul, "prefix", *prefix, "version", controller.Version)
 		go func() { errs <- srv.Serve(ln) }()
 	}
-	for range listeners {
-		if err := <-errs; err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("serving", "err", err)
-			os.Exit(1)
-		}
+	select {
+	case err := <-errs:
+		log.Error("serving", "err", err)
+		os.Exit(1)
+	case <-ctx.Done():
 	}
+	log.Info("stopping: finishing the requests in flight", "grace", *shutdownGrace)
+	shutdown, cancel := context.WithTimeout(context.Background(), *shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		log.Warn("requests still running when the grace period ended", "err", err)
+	}
+	// Then give up the lead at once (the session ends, a standby takes
+	// over without waiting for a TTL).
+	stopRun()
+	<-ran
+	log.Info("stopped")
 }
 
 // listen1 opens host:port (TCP) or unix:/path (a socket reachable from

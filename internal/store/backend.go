@@ -81,6 +81,13 @@ type Backend interface {
 	Acquire(ctx context.Context, key string, value []byte, session string) (bool, error)
 	// Release lets go of key if session holds it (the value stays).
 	Release(ctx context.Context, key, session string) error
+	// RegisterHeartbeat creates (or resets, passing) a TTL check on the
+	// local Consul agent; sessions bound to it (SessionSpec.Heartbeat) end
+	// as soon as it is not passed within ttl. PassHeartbeat passes it;
+	// DeregisterHeartbeat removes it.
+	RegisterHeartbeat(ctx context.Context, id, name string, ttl time.Duration) error
+	PassHeartbeat(ctx context.Context, id string) error
+	DeregisterHeartbeat(ctx context.Context, id string) error
 	// Addr names the backend in messages ("Consul at 127.0.0.1:8500").
 	Addr() string
 }
@@ -94,6 +101,10 @@ type SessionSpec struct {
 	// LockDelay keeps a released lock from being taken again for this
 	// long, unless fencing makes that unnecessary (0).
 	LockDelay time.Duration
+	// Heartbeat, when set, binds the session to that heartbeat check: it
+	// ends within the check's TTL of its holder's death, far sooner than
+	// a session TTL (10 s at least, and Consul may take twice as long).
+	Heartbeat string
 }
 
 // ErrSessionGone says a session no longer exists.

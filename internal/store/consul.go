@@ -146,8 +146,11 @@ func (c *Consul) CreateSession(ctx context.Context, s SessionSpec) (string, erro
 	}
 	// Consul reads a lock delay of 0 as its default, 15 s.
 	delay := max(s.LockDelay, time.Millisecond)
-	id, _, err := c.client.Session().Create(&api.SessionEntry{Name: s.Name, TTL: ttl.String(),
-		Behavior: api.SessionBehaviorRelease, LockDelay: delay}, (&api.WriteOptions{}).WithContext(ctx))
+	entry := &api.SessionEntry{Name: s.Name, TTL: ttl.String(), Behavior: api.SessionBehaviorRelease, LockDelay: delay}
+	if s.Heartbeat != "" {
+		entry.NodeChecks = []string{"serfHealth", s.Heartbeat}
+	}
+	id, _, err := c.client.Session().Create(entry, (&api.WriteOptions{}).WithContext(ctx))
 	if err != nil {
 		return "", c.fail(ctx, err)
 	}
@@ -196,6 +199,32 @@ func (c *Consul) Release(ctx context.Context, key, session string) error {
 		if isSessionInvalid(err) {
 			return ErrSessionGone
 		}
+		return c.fail(ctx, err)
+	}
+	return nil
+}
+
+// RegisterHeartbeat implements Backend with a TTL check on the agent.
+func (c *Consul) RegisterHeartbeat(ctx context.Context, id, name string, ttl time.Duration) error {
+	reg := &api.AgentCheckRegistration{ID: id, Name: name,
+		AgentServiceCheck: api.AgentServiceCheck{TTL: ttl.String(), Status: api.HealthPassing}}
+	if err := c.client.Agent().CheckRegisterOpts(reg, (&api.QueryOptions{}).WithContext(ctx)); err != nil {
+		return c.fail(ctx, err)
+	}
+	return nil
+}
+
+// PassHeartbeat implements Backend.
+func (c *Consul) PassHeartbeat(ctx context.Context, id string) error {
+	if err := c.client.Agent().UpdateTTLOpts(id, "", api.HealthPassing, (&api.QueryOptions{}).WithContext(ctx)); err != nil {
+		return c.fail(ctx, err)
+	}
+	return nil
+}
+
+// DeregisterHeartbeat implements Backend.
+func (c *Consul) DeregisterHeartbeat(ctx context.Context, id string) error {
+	if err := c.client.Agent().CheckDeregisterOpts(id, (&api.QueryOptions{}).WithContext(ctx)); err != nil {
 		return c.fail(ctx, err)
 	}
 	return nil

@@ -131,6 +131,41 @@ func backendContract(t *testing.T, b Backend) {
 	if ok, err := b.Acquire(ctx, k.Leader(), []byte("x"), s1); ok || (err != nil && err != ErrSessionGone) {
 		t.Fatalf("acquiring with an ended session: %v %v", ok, err)
 	}
+	// A session bound to a heartbeat ends soon after the heartbeat stops,
+	// and releases what it holds.
+	hb := "contract-heartbeat"
+	if err := b.RegisterHeartbeat(ctx, hb, "contract", time.Second); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = b.DeregisterHeartbeat(ctx, hb) }()
+	s3, err := b.CreateSession(ctx, SessionSpec{Name: "contract 3", TTL: time.Minute, Heartbeat: hb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := b.Acquire(ctx, k.Leader(), []byte("s3"), s3); !ok || err != nil {
+		t.Fatalf("acquire with a heartbeat session: %v %v", ok, err)
+	}
+	for i := 0; i < 4; i++ { // passing keeps it
+		time.Sleep(400 * time.Millisecond)
+		if err := b.PassHeartbeat(ctx, hb); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.RenewSession(ctx, s3); err != nil {
+		t.Fatalf("a passed heartbeat's session ended: %v", err)
+	}
+	start := time.Now()
+	for b.RenewSession(ctx, s3) == nil {
+		if time.Since(start) > 10*time.Second {
+			t.Fatal("the session outlived its heartbeat by 10 s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("session ended %s after its heartbeat stopped (TTL 1s)", time.Since(start).Round(10*time.Millisecond))
+	if p, _, _ := b.Get(ctx, k.Leader(), Query{}); p == nil || p.Session != "" {
+		t.Fatalf("the lock is still held: %+v", p)
+	}
+
 	var clean Txn
 	clean.DeleteTree(k.Prefix() + "/")
 	if _, err := b.Txn(ctx, clean.Ops); err != nil {

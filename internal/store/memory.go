@@ -25,6 +25,8 @@ type Memory struct {
 	tombstones map[string]uint64
 	sessions   map[string]*memSession
 	changed    chan struct{}
+	heartbeats map[string]*memHeartbeat
+	janitor    bool
 	down       error
 	now        func() time.Time
 	// Writes counts every committed write operation (for tests).
@@ -36,10 +38,15 @@ type memSession struct {
 	renewed time.Time
 }
 
+type memHeartbeat struct {
+	ttl    time.Duration
+	passed time.Time
+}
+
 // NewMemory returns an empty in-memory store.
 func NewMemory() *Memory {
 	return &Memory{index: 1, keys: map[string]*Pair{}, tombstones: map[string]uint64{}, sessions: map[string]*memSession{},
-		changed: make(chan struct{}), now: time.Now}
+		changed: make(chan struct{}), heartbeats: map[string]*memHeartbeat{}, now: time.Now}
 }
 
 // Addr implements Backend.
@@ -66,14 +73,64 @@ func (m *Memory) notifyLocked() {
 	m.changed = make(chan struct{})
 }
 
-// expireLocked ends sessions not renewed within their TTL.
+// expireLocked ends sessions not renewed within their TTL, and those
+// bound to a heartbeat that was not passed in time.
 func (m *Memory) expireLocked() {
 	now := m.now()
 	for id, s := range m.sessions {
-		if s.spec.TTL > 0 && now.Sub(s.renewed) > s.spec.TTL {
+		hb := m.heartbeats[s.spec.Heartbeat]
+		if (s.spec.TTL > 0 && now.Sub(s.renewed) > s.spec.TTL) || (s.spec.Heartbeat != "" && (hb == nil || now.Sub(hb.passed) > hb.ttl)) {
 			m.endSessionLocked(id)
 		}
 	}
+}
+
+// RegisterHeartbeat implements Backend.
+func (m *Memory) RegisterHeartbeat(ctx context.Context, id, name string, ttl time.Duration) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.checkDown(); err != nil {
+		return err
+	}
+	m.heartbeats[id] = &memHeartbeat{ttl: ttl, passed: m.now()}
+	if !m.janitor {
+		// Heartbeats end sessions by themselves, as Consul's checks do.
+		m.janitor = true
+		go func() {
+			for range time.Tick(20 * time.Millisecond) {
+				m.mu.Lock()
+				m.expireLocked()
+				m.mu.Unlock()
+			}
+		}()
+	}
+	return nil
+}
+
+// PassHeartbeat implements Backend.
+func (m *Memory) PassHeartbeat(ctx context.Context, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.checkDown(); err != nil {
+		return err
+	}
+	hb := m.heartbeats[id]
+	if hb == nil {
+		return fmt.Errorf("no heartbeat %q", id)
+	}
+	hb.passed = m.now()
+	return nil
+}
+
+// DeregisterHeartbeat implements Backend.
+func (m *Memory) DeregisterHeartbeat(ctx context.Context, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.checkDown(); err != nil {
+		return err
+	}
+	delete(m.heartbeats, id)
+	return nil
 }
 
 // ExpireSession ends a session at once, as Consul does when its TTL runs

@@ -1,0 +1,124 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ovsnet/ovsnet/model"
+	"github.com/ovsnet/ovsnet/test/cluster"
+	"github.com/ovsnet/ovsnet/test/lab"
+)
+
+// Two controllers, a stream of connects through the standby: the leader
+// stops (SIGTERM), then, with a new standby, the next leader crashes
+// (SIGKILL). Connects only wait out the pause, printed; none fails, but
+// one in flight on the crashed leader itself, whose outcome nobody can
+// know: it gets a clear 503 ("try again").
+func TestControllerFailover(t *testing.T) {
+	c := cluster.New(t, cluster.Options{Hosts: 2, Controllers: 2, LogLevel: "info"})
+	c.CreateNetwork("fo", "--subnet", "10.50.0.0/16")
+	n := 0
+	phase := func(what string, stop func(p *lab.Process)) {
+		t.Helper()
+		leader, standby := leaderOf(t, c)
+		api := apiFor(t, c, standby.URL)
+		var mu sync.Mutex
+		var durations []time.Duration
+		var failures []string
+		var stopped time.Time
+		inFlight := 0
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				n++
+				ct := c.Lab.AddContainer(c.Lab.Hosts[n%2], fmt.Sprintf("fo%d", n))
+				start := time.Now()
+				cctx, ccancel := context.WithTimeout(context.Background(), 60*time.Second)
+				_, err := api.Connect(cctx, "fo", model.NetworkConnectRequest{Container: ct.Name, EndpointConfig: &model.EndpointSettings{
+					DriverOpts: map[string]string{model.OptEndpointHost: ct.Host.Name, model.OptEndpointNetns: ct.Netns}}})
+				ccancel()
+				mu.Lock()
+				durations = append(durations, time.Since(start))
+				crashed := !stopped.IsZero() && start.Before(stopped) && strings.Contains(fmt.Sprint(err), "did not answer")
+				switch {
+				case err != nil && crashed && what == "SIGKILL":
+					inFlight++
+				case err != nil:
+					failures = append(failures, fmt.Sprintf("%s: %v", ct.Name, err))
+				}
+				mu.Unlock()
+			}
+		}()
+		time.Sleep(time.Second)
+		mu.Lock()
+		stopped = time.Now()
+		mu.Unlock()
+		stop(leader.Proc)
+		// Connects go on until each phase has seen a few after the switch.
+		cluster.Poll(t, 30*time.Second, "a new leader", func() error {
+			_, body, err := cluster.HTTP("GET", standby.URL+"/healthz", "")
+			if err != nil || !strings.Contains(body, `"leader":true`) {
+				return errorf("standby not leading yet: %s %v", body, err)
+			}
+			return nil
+		})
+		mu.Lock()
+		took := time.Since(stopped)
+		mu.Unlock()
+		time.Sleep(2 * time.Second)
+		cancel()
+		wg.Wait()
+		longest := time.Duration(0)
+		for _, d := range durations {
+			longest = max(longest, d)
+		}
+		t.Logf("%s of the leader: the standby leads %s later; %d connects through it, the longest took %s (the pause); %d in flight on the crashed leader answered 503",
+			what, took.Round(10*time.Millisecond), len(durations), longest.Round(10*time.Millisecond), inFlight)
+		if len(failures) > 0 {
+			t.Fatalf("%s: %d connects failed: %s", what, len(failures), strings.Join(failures, "; "))
+		}
+	}
+	phase("SIGTERM", func(p *lab.Process) {
+		if err := p.Stop(); err != nil {
+			t.Errorf("the leader did not stop cleanly: %v", err)
+		}
+	})
+	c.StartController() // a standby again
+	phase("SIGKILL", func(p *lab.Process) { p.Kill() })
+}
+
+// leaderOf finds the leading replica and a standby among the running ones.
+func leaderOf(t *testing.T, c *cluster.Cluster) (leader, standby *cluster.Controller) {
+	t.Helper()
+	cluster.Poll(t, 30*time.Second, "one leader and one standby", func() error {
+		leader, standby = nil, nil
+		for _, ctl := range c.Controllers {
+			if !ctl.Proc.Running() {
+				continue
+			}
+			_, body, err := cluster.HTTP("GET", ctl.URL+"/healthz", "")
+			if err != nil {
+				return err
+			}
+			if strings.Contains(body, `"leader":true`) {
+				leader = ctl
+			} else {
+				standby = ctl
+			}
+		}
+		if leader == nil || standby == nil {
+			return errorf("leader %v, standby %v", leader != nil, standby != nil)
+		}
+		return nil
+	})
+	return leader, standby
+}
