@@ -28,17 +28,23 @@ func writeError(w http.ResponseWriter, err error) {
 	writeJSON(w, statusOf(err), errorBody{Message: err.Error(), Field: errorField(err)})
 }
 
-// maxBody bounds request bodies.
-const maxBody = 1 << 20
+// maxBody bounds request bodies; maxBackup a restore's.
+const (
+	maxBody   = 1 << 20
+	maxBackup = 256 << 20
+)
 
 // decode reads a JSON body of at most 1 MiB.
-func decode(r *http.Request, v any) error {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+func decode(r *http.Request, v any) error { return decodeLimit(r, v, maxBody) }
+
+// decodeLimit reads a JSON body of at most limit bytes.
+func decodeLimit(r *http.Request, v any, limit int64) error {
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
 		return errorf(ErrInvalid, "reading request body: %v", err)
 	}
-	if len(body) > maxBody {
-		return errorf(ErrInvalid, "request body too large (limit 1 MiB)")
+	if int64(len(body)) > limit {
+		return errorf(ErrInvalid, "request body too large (limit %d MiB)", limit>>20)
 	}
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return errorf(ErrInvalid, "request body is empty; JSON expected")
@@ -262,6 +268,9 @@ func (c *Controller) listHosts(w http.ResponseWriter, r *http.Request) {
 	if err := c.read(func(s *state) error { out = s.sortedHosts(); return nil }); err != nil {
 		writeError(w, err)
 		return
+	}
+	for i := range out {
+		c.liveness(&out[i])
 	}
 	if err := c.addHostStats(r.Context(), out); err != nil {
 		c.log.Warn("host list without the agents' reports", "err", err)

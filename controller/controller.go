@@ -37,6 +37,11 @@ type Config struct {
 	// Resync is how often the leader re-reads the whole intent from
 	// Consul to catch changes made behind its back (default 5 minutes).
 	Resync time.Duration
+	// HostGrace is how long a host's agent may be gone before the host is
+	// dead (default 2 minutes); with ReapDeadHosts the leader then removes
+	// it with its endpoints.
+	HostGrace     time.Duration
+	ReapDeadHosts bool
 }
 
 // Controller is one replica of the control plane. Every replica serves the
@@ -52,6 +57,8 @@ type Controller struct {
 	readyTimeout time.Duration
 	token        string
 	resync       time.Duration
+	hostGrace    time.Duration
+	reap         bool
 
 	// writeMu serialises writers: plan, commit, apply.
 	writeMu sync.Mutex
@@ -73,6 +80,9 @@ type Controller struct {
 	dirty bool
 	// lastErr is the last Consul failure (nil while healthy).
 	lastErr error
+	// downSince says since when each host's agent is gone, as this leader
+	// saw it (a new leader starts counting anew).
+	downSince map[string]time.Time
 
 	proxies *proxyCache
 	metrics *httpMetrics
@@ -92,6 +102,9 @@ func New(cfg Config) (*Controller, error) {
 	if cfg.Resync == 0 {
 		cfg.Resync = 5 * time.Minute
 	}
+	if cfg.HostGrace == 0 {
+		cfg.HostGrace = 2 * time.Minute
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -109,8 +122,8 @@ func New(cfg Config) (*Controller, error) {
 	}
 	c := &Controller{
 		st: store.New(countingBackend{b}, cfg.Prefix), log: cfg.Logger, id: cfg.ID, url: cfg.URL,
-		readyTimeout: cfg.ReadyTimeout, token: cfg.Token, resync: cfg.Resync,
-		leaderCh: make(chan struct{}), changed: make(chan struct{}), proxies: newProxyCache(),
+		readyTimeout: cfg.ReadyTimeout, token: cfg.Token, resync: cfg.Resync, hostGrace: cfg.HostGrace, reap: cfg.ReapDeadHosts,
+		leaderCh: make(chan struct{}), changed: make(chan struct{}), proxies: newProxyCache(), downSince: map[string]time.Time{},
 	}
 	c.metrics = newHTTPMetrics(c)
 	return c, nil

@@ -27,6 +27,8 @@ type env struct {
 	ctls   []*Controller
 	srvs   []*httptest.Server
 	prefix string
+	// tune adjusts every replica's configuration.
+	tune func(*Config)
 }
 
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -36,8 +38,11 @@ func newEnv(t *testing.T, replicas int, token string) *env {
 	return newEnvOn(t, store.NewMemory(), "ovsnet", replicas, token)
 }
 
-func newEnvOn(t *testing.T, b store.Backend, prefix string, replicas int, token string) *env {
+func newEnvOn(t *testing.T, b store.Backend, prefix string, replicas int, token string, tune ...func(*Config)) *env {
 	e := &env{t: t, b: b, st: store.New(b, prefix), prefix: prefix}
+	if len(tune) > 0 {
+		e.tune = tune[0]
+	}
 	for i := 0; i < replicas; i++ {
 		e.addReplica(token)
 	}
@@ -48,8 +53,12 @@ func newEnvOn(t *testing.T, b store.Backend, prefix string, replicas int, token 
 
 func (e *env) addReplica(token string) *Controller {
 	srv := httptest.NewUnstartedServer(nil)
-	c, err := New(Config{Backend: e.b, Prefix: e.prefix, ID: "r" + string(rune('0'+len(e.ctls))), Token: token,
-		URL: "http://" + srv.Listener.Addr().String(), Logger: quietLog(), ReadyTimeout: 2 * time.Second})
+	cfg := Config{Backend: e.b, Prefix: e.prefix, ID: "r" + string(rune('0'+len(e.ctls))), Token: token,
+		URL: "http://" + srv.Listener.Addr().String(), Logger: quietLog(), ReadyTimeout: 2 * time.Second}
+	if e.tune != nil {
+		e.tune(&cfg)
+	}
+	c, err := New(cfg)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -89,11 +89,11 @@ func TestErrorFieldOfCompleteNetworkErrors(t *testing.T) {
 	s.putNetwork(taken, 1)
 	dup := taken
 	dup.ID = "y"
-	if _, err := s.planNetwork(dup); errorField(err) != fieldName {
+	if _, _, err := s.planNetwork(dup); errorField(err) != fieldName {
 		t.Errorf("same name: %v (field %q)", err, errorField(err))
 	}
 	dup.Name = "other"
-	if _, err := s.planNetwork(dup); errorField(err) != fieldSubnet {
+	if _, _, err := s.planNetwork(dup); errorField(err) != fieldSubnet {
 		t.Errorf("overlapping bridge subnet: %v (field %q)", err, errorField(err))
 	}
 	for msg, field := range map[error]string{

@@ -32,7 +32,7 @@ func (c *Controller) forward(h http.Handler, write bool) http.Handler {
 		defer deadline.Stop()
 		// The body is kept, so that a request the old leader never got
 		// (it stopped, or crashed) can go to the next one.
-		body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+		body, err := io.ReadAll(io.LimitReader(r.Body, maxBackup+1))
 		if err != nil {
 			writeError(w, errorf(ErrInvalid, "reading request body: %v", err))
 			return

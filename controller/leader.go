@@ -164,16 +164,31 @@ func (c *Controller) lead(ctx context.Context, sid string) error {
 		c.log.Warn("skipping a record that cannot be read", "key", k.Key, "err", k.Err)
 	}
 	c.mu.Lock()
+	c.noteDownLocked(s.hosts)
 	c.state, c.stale, c.session, c.lastErr = s, false, sid, nil
 	c.notifyLocked()
 	c.leaderChangedLocked()
 	c.mu.Unlock()
 	c.log.Info("leading", "replica", c.id, "networks", len(s.networks), "endpoints", len(s.eps), "hosts", len(s.hosts))
 
-	done := make(chan struct{}, 2)
+	// The lead ends when the session does (ctx), and also when the lock is
+	// no longer ours: someone deleted it (a wipe) or took it over.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan struct{}, 3)
 	go func() { c.watchHosts(ctx); done <- struct{}{} }()
 	go func() { c.housekeeping(ctx); done <- struct{}{} }()
+	go func() {
+		store.Watch{Key: c.st.K.Leader()}.Run(ctx, c.st.B, func(pairs []store.Pair, _ uint64) {
+			if len(pairs) == 0 || pairs[0].Session != sid {
+				c.log.Warn("the leader lock is no longer this replica's", "replica", c.id)
+				cancel()
+			}
+		})
+		done <- struct{}{}
+	}()
 	<-ctx.Done()
+	<-done
 	<-done
 	<-done
 	c.mu.Lock()
@@ -231,6 +246,7 @@ func (c *Controller) watchHosts(ctx context.Context) {
 		}
 		var moved []model.Host
 		c.mu.Lock()
+		c.noteDownLocked(hosts)
 		if c.state != nil {
 			for name, h := range hosts {
 				if old, ok := c.state.hosts[name]; ok && old.TunnelIP != h.TunnelIP && h.TunnelIP.IsValid() {
@@ -256,10 +272,16 @@ func (c *Controller) housekeeping(ctx context.Context) {
 	defer expire.Stop()
 	reload := time.NewTicker(c.resync)
 	defer reload.Stop()
+	reap := time.NewTicker(min(c.hostGrace/4, 10*time.Second))
+	defer reap.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-reap.C:
+			if c.reap {
+				c.reapDead(ctx)
+			}
 		case <-expire.C:
 			c.expireReservations(ctx)
 		case <-reload.C:

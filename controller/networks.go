@@ -153,7 +153,7 @@ func (c *Controller) CreateNetwork(ctx context.Context, req model.NetworkCreateR
 	userSubnet := n.Subnet.IsValid()
 	var created model.Network
 	_, err = c.change(ctx, func(s *state, t *store.Txn) (func(*state, uint64), error) {
-		cand, err := s.planNetwork(n)
+		cand, poolAt, err := s.planNetwork(n)
 		if err != nil {
 			return nil, err
 		}
@@ -164,6 +164,7 @@ func (c *Controller) CreateNetwork(ctx context.Context, req model.NetworkCreateR
 			s.putNetwork(cand, index)
 			if !userSubnet {
 				s.pools[cand.Subnet] = cand.ID
+				s.poolHint[cand.Driver] = poolAt + 1
 			}
 			for a, holder := range auxAddresses(cand) {
 				s.networks[cand.ID].ipam[a] = store.Holder{Value: holder, Index: index}
@@ -182,9 +183,10 @@ func (c *Controller) CreateNetwork(ctx context.Context, req model.NetworkCreateR
 // planNetwork completes a requested network against the state: its VNI,
 // its default subnets and gateways, and the checks that need the other
 // networks (unique name, bridge subnets that do not overlap on one host).
-func (s *state) planNetwork(n model.Network) (model.Network, error) {
+// poolAt is the position of the default pool it takes (-1 for none).
+func (s *state) planNetwork(n model.Network) (model.Network, int, error) {
 	if _, ok := s.byName[n.Name]; ok {
-		return n, fieldErrorf(ErrConflict, model.FieldName, "network with name %s already exists", n.Name)
+		return n, -1, fieldErrorf(ErrConflict, model.FieldName, "network with name %s already exists", n.Name)
 	}
 	cand := n
 	cand.Options = maps.Clone(n.Options)
@@ -192,10 +194,11 @@ func (s *state) planNetwork(n model.Network) (model.Network, error) {
 		cand.Options = map[string]string{}
 	}
 	cand.VNI = s.freeVNI()
+	poolAt := -1
 	if !cand.Subnet.IsValid() {
 		var err error
-		if cand.Subnet, err = model.DefaultSubnet(cand.Driver, s.takenSubnets()); err != nil {
-			return n, fieldErrorf(ErrInvalid, model.FieldSubnet, "%v", err)
+		if cand.Subnet, poolAt, err = model.DefaultSubnetFrom(cand.Driver, s.takenSubnets(), s.poolHint[cand.Driver]); err != nil {
+			return n, -1, fieldErrorf(ErrInvalid, model.FieldSubnet, "%v", err)
 		}
 	} else if cand.Driver == model.DriverBridge {
 		// Bridge subnets meet in the host's kernel: they must not overlap
@@ -203,7 +206,7 @@ func (s *state) planNetwork(n model.Network) (model.Network, error) {
 		for _, ns := range s.networks {
 			o := ns.Value
 			if o.Driver == model.DriverBridge && o.Host == cand.Host && o.Subnet.Overlaps(cand.Subnet) {
-				return n, fieldErrorf(ErrForbidden, model.FieldSubnet, "Pool overlaps with other one on this address space: %s overlaps %s of network %s on host %s", cand.Subnet, o.Subnet, o.Name, o.Host)
+				return n, -1, fieldErrorf(ErrForbidden, model.FieldSubnet, "Pool overlaps with other one on this address space: %s overlaps %s of network %s on host %s", cand.Subnet, o.Subnet, o.Name, o.Host)
 			}
 		}
 	}
@@ -220,14 +223,14 @@ func (s *state) planNetwork(n model.Network) (model.Network, error) {
 	}
 	cand.Options[model.OptVNI] = strconv.FormatUint(uint64(cand.VNI), 10)
 	if err := cand.Validate(); err != nil {
-		return n, invalid(err)
+		return n, -1, invalid(err)
 	}
 	for a := range auxAddresses(cand) {
 		if model.Reserved(cand.Subnet, cand.Gateway, a) || (a.Is6() && model.Reserved(cand.Subnet6, cand.Gateway6, a)) {
-			return n, errorf(ErrInvalid, "auxiliary address %s is reserved (network, broadcast or gateway)", a)
+			return n, -1, errorf(ErrInvalid, "auxiliary address %s is reserved (network, broadcast or gateway)", a)
 		}
 	}
-	return cand, nil
+	return cand, poolAt, nil
 }
 
 // auxAddresses are a network's auxiliary addresses with their holders

@@ -60,6 +60,7 @@ var routes = []route{
 	// ovsnet's own resources.
 	get("/ovsnet/v1/networks", func(c *Controller) http.HandlerFunc { return c.listModelNetworks }),
 	get("/ovsnet/v1/hosts", func(c *Controller) http.HandlerFunc { return c.listHosts }),
+	writeRoute(http.MethodDelete, "/ovsnet/v1/hosts/{name}", func(c *Controller) http.HandlerFunc { return c.removeHostHandler }),
 	get("/ovsnet/v1/endpoints", func(c *Controller) http.HandlerFunc { return c.listEndpoints }),
 	get("/ovsnet/v1/endpoints/{id}", func(c *Controller) http.HandlerFunc { return c.getEndpoint }),
 	writeRoute(http.MethodPatch, "/ovsnet/v1/endpoints/{id}", func(c *Controller) http.HandlerFunc { return c.updateEndpointHandler }),
@@ -69,6 +70,10 @@ var routes = []route{
 	writeRoute(http.MethodPost, "/ovsnet/v1/networks/{id}/addresses", func(c *Controller) http.HandlerFunc { return c.reserveHandler }),
 	writeRoute(http.MethodDelete, "/ovsnet/v1/networks/{id}/addresses/{addr}", func(c *Controller) http.HandlerFunc { return c.releaseHandler }),
 	get("/ovsnet/v1/pools/next", func(c *Controller) http.HandlerFunc { return c.nextPoolHandler }),
+	// The whole intent, saved and brought back. A backup holds namespace
+	// paths and addresses: like every read, it needs the token when reads do.
+	get("/ovsnet/v1/backup", func(c *Controller) http.HandlerFunc { return c.backupHandler }),
+	writeRoute(http.MethodPost, "/ovsnet/v1/restore", func(c *Controller) http.HandlerFunc { return c.restoreHandler }),
 	// The UI's live picture.
 	get("/ovsnet/v1/topology", func(c *Controller) http.HandlerFunc { return c.topologyHandler }),
 	get(eventsRoute, func(c *Controller) http.HandlerFunc { return c.eventsHandler }),

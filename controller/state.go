@@ -30,6 +30,9 @@ type state struct {
 	hosts       map[string]model.Host
 	catalogSeq  uint64
 	skipped     []store.SkippedKey
+	// poolHint is, per driver, the position of the first default pool not
+	// known to be taken: creating a network looks from there on.
+	poolHint map[model.Driver]int
 }
 
 // errOrphanEndpoint marks an endpoint record whose network does not exist.
@@ -46,7 +49,8 @@ type netState struct {
 func newState() *state {
 	return &state{networks: map[string]*netState{}, byName: map[string]string{}, vnis: map[uint32]string{},
 		pools: map[netip.Prefix]string{}, eps: map[string]*store.Versioned[model.Endpoint]{},
-		byHost: map[string]map[string]bool{}, byContainer: map[string]map[string]bool{}, hosts: map[string]model.Host{}}
+		byHost: map[string]map[string]bool{}, byContainer: map[string]map[string]bool{}, hosts: map[string]model.Host{},
+		poolHint: map[model.Driver]int{}}
 }
 
 // stateFrom builds the state from a snapshot. Endpoints of unknown
@@ -112,6 +116,7 @@ func (s *state) removeNetwork(id string) {
 		s.removeEndpoint(epID)
 	}
 	delete(s.networks, id)
+	s.poolHint = map[model.Driver]int{} // what it held may be the first free pool now
 	if s.byName[ns.Value.Name] == id {
 		delete(s.byName, ns.Value.Name)
 	}

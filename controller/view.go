@@ -40,6 +40,9 @@ func (c *Controller) snapshot(ctx context.Context, parts viewParts) (*Snapshot, 
 		sn.Networks = s.sortedNetworks()
 		sn.Endpoints = s.allEndpoints()
 		sn.Hosts = s.sortedHosts()
+		for i := range sn.Hosts {
+			c.liveness(&sn.Hosts[i])
+		}
 		return nil
 	}); err != nil {
 		return nil, err

@@ -15,6 +15,16 @@ type Host struct {
 	Version     string     `json:"version,omitempty"`
 	// Alive is derived by the controller: the agent holds its Consul session.
 	Alive bool `json:"alive"`
+	// State is alive, down (the agent is gone) or dead (gone for longer
+	// than the controller's grace period: its endpoints may be reaped);
+	// DownSince says since when the agent is gone, as the leader saw it.
+	State     HostLiveness `json:"state,omitempty"`
+	DownSince time.Time    `json:"downSince,omitzero"`
+	// BootID and PID identify the agent process holding the record: a
+	// second agent started with the same host name refuses to run while
+	// that one lives.
+	BootID string `json:"bootId,omitempty"`
+	PID    int    `json:"pid,omitempty"`
 	// Started is when the current agent process started.
 	Started time.Time `json:"started"`
 	// LastSync is when the agent last finished a reconcile of its OVS, and
@@ -25,6 +35,15 @@ type Host struct {
 	// "" for the shared pipeline); shown by the UI as the OVS footprint.
 	Flows map[string]int `json:"flows,omitempty"`
 }
+
+// HostLiveness is how a host's agent is doing, as the controller sees it.
+type HostLiveness string
+
+const (
+	HostAlive HostLiveness = "alive"
+	HostDown  HostLiveness = "down"
+	HostDead  HostLiveness = "dead"
+)
 
 // EndpointState is what an agent reports about an endpoint it plumbs.
 type EndpointState string

@@ -41,16 +41,34 @@ func bridgePools(yield func(netip.Prefix) bool) {
 // DefaultSubnet picks the first default pool of the driver that overlaps
 // none of the subnets already taken.
 func DefaultSubnet(d Driver, taken []netip.Prefix) (netip.Prefix, error) {
+	p, _, err := DefaultSubnetFrom(d, taken, 0)
+	return p, err
+}
+
+// DefaultSubnetFrom is DefaultSubnet starting at the from-th default pool
+// (those before it are known to be taken); it also returns the chosen
+// pool's position, a caller's hint for the next search. Finding the next
+// pool then costs one pass over the taken subnets, not one per pool tried.
+func DefaultSubnetFrom(d Driver, taken []netip.Prefix, from int) (netip.Prefix, int, error) {
 	pools := overlayPools
 	if d == DriverBridge {
 		pools = bridgePools
 	}
-	for p := range pools {
-		if !overlapsAny(p, taken) {
-			return p, nil
+	// The taken subnets that can overlap a default pool at all.
+	var near []netip.Prefix
+	for _, t := range taken {
+		if t.IsValid() {
+			near = append(near, t)
 		}
 	}
-	return netip.Prefix{}, fmt.Errorf("could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network")
+	i := 0
+	for p := range pools {
+		if i >= from && !overlapsAny(p, near) {
+			return p, i, nil
+		}
+		i++
+	}
+	return netip.Prefix{}, i, fmt.Errorf("could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network")
 }
 
 // DefaultSubnet6 derives a unique-local /64 (fd00::/8) from the network id,

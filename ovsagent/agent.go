@@ -69,6 +69,7 @@ type Agent struct {
 
 	trigger chan struct{}
 	started time.Time
+	bootID  string
 
 	mu       sync.Mutex
 	desired  *Desired
@@ -194,7 +195,7 @@ func New(cfg Config, src Source, sw Switch, of FlowTable, pl Plumber, kern Kerne
 	}
 	a := &Agent{cfg: cfg, src: src, sw: sw, of: of, pl: pl, kern: kern, cl: cl, log: cfg.Logger,
 		trigger: make(chan struct{}, 1), reported: map[string]model.EndpointStatus{},
-		saved: make(chan struct{}, 1), started: time.Now().UTC()}
+		saved: make(chan struct{}, 1), started: time.Now().UTC(), bootID: BootID()}
 	a.rec = newReconciler(a)
 	if l, ok := of.(interface{ OnLost(func()) }); ok {
 		l.OnLost(a.Resync) // OVS went away: read its table back at once
@@ -325,6 +326,16 @@ func (a *Agent) saveState(st *model.HostState) {
 // Run reconciles until ctx ends. It starts from the cached state, so the
 // data plane is right before Consul answers, and never wipes the bridge.
 func (a *Agent) Run(ctx context.Context) error {
+	// Another live agent with this host's name: refuse before touching
+	// anything. Consul not answering is no reason to wait: the cached
+	// state keeps the data plane right meanwhile.
+	rctx, rcancel := context.WithTimeout(ctx, 5*time.Second)
+	err := a.cl.Register(rctx, a.hostRecord())
+	rcancel()
+	var inUse *ErrHostInUse
+	if errors.As(err, &inUse) {
+		return err
+	}
 	a.loadCachedState()
 	if err := a.sw.EnsureBridge(ctx, vswitch.BridgeConfig{Name: a.cfg.Bridge, DatapathType: a.cfg.DatapathType}); err != nil {
 		return fmt.Errorf("integration bridge: %w", err)
@@ -337,7 +348,11 @@ func (a *Agent) Run(ctx context.Context) error {
 		go func() { defer wg.Done(); f() }()
 	}
 	run(func() { a.src.Run(ctx, a.SetDesired) })
-	run(func() { a.registerLoop(ctx) })
+	run(func() {
+		if err := a.registerLoop(ctx); err != nil {
+			cancel(err)
+		}
+	})
 	run(func() { a.saveLoop(ctx) })
 	run(func() {
 		if err := a.pl.WatchEndpointPorts(ctx, a.Trigger); err != nil && ctx.Err() == nil {
@@ -421,8 +436,11 @@ func (a *Agent) reconcileLoop(ctx context.Context) {
 	}
 }
 
-// registerLoop keeps the host registered (alive).
-func (a *Agent) registerLoop(ctx context.Context) {
+// registerLoop keeps the host registered (alive): again after the session
+// is lost, and when the record was removed behind the agent's back (a
+// wipe, a restore). It ends the agent when another live agent holds the
+// host's name.
+func (a *Agent) registerLoop(ctx context.Context) error {
 	// Statuses written by a previous process are ours to keep in sync.
 	if prev, err := a.cl.Statuses(ctx, a.cfg.Host); err == nil {
 		a.mu.Lock()
@@ -435,8 +453,15 @@ func (a *Agent) registerLoop(ctx context.Context) {
 		a.Trigger()
 	}
 	registered := false
+	check := time.NewTicker(recordCheck)
+	defer check.Stop()
 	for ctx.Err() == nil {
 		if err := a.cl.Register(ctx, a.hostRecord()); err != nil {
+			var inUse *ErrHostInUse
+			if errors.As(err, &inUse) {
+				a.log.Error("refusing to run", "err", err)
+				return err
+			}
 			if registered || ctx.Err() == nil {
 				a.log.Warn("registering host failed; retrying", "err", err)
 			}
@@ -444,7 +469,7 @@ func (a *Agent) registerLoop(ctx context.Context) {
 			select {
 			case <-time.After(time.Second):
 			case <-ctx.Done():
-				return
+				return nil
 			}
 			continue
 		}
@@ -452,22 +477,42 @@ func (a *Agent) registerLoop(ctx context.Context) {
 			a.log.Info("host registered", "host", a.cfg.Host, "tunnel_ip", a.cfg.TunnelIP)
 			registered = true
 		}
+		if !a.waitRegistration(ctx, check.C) {
+			a.cl.Close()
+			return nil
+		}
+		registered = false
+	}
+	return nil
+}
+
+// waitRegistration returns when the host must register again (true), or
+// when ctx ends (false).
+func (a *Agent) waitRegistration(ctx context.Context, check <-chan time.Time) bool {
+	for {
 		select {
 		case <-ctx.Done():
-			a.cl.Close()
-			return
+			return false
 		case <-a.cl.SessionLost():
-			registered = false
+			return true
+		case <-check:
+			if held, err := a.cl.Holds(ctx); err == nil && !held {
+				a.log.Warn("the host record is gone (removed behind the agent's back); registering again")
+				return true
+			}
 		}
 	}
 }
+
+// recordCheck is how often the agent checks it still holds its record.
+const recordCheck = 15 * time.Second
 
 // hostRecord is the host's identity: it changes when the agent restarts or
 // its configuration does, never with its traffic, so the controller's
 // watch of host records stays quiet.
 func (a *Agent) hostRecord() model.Host {
 	return model.Host{Name: a.cfg.Host, TunnelIP: a.cfg.TunnelIP, UnderlayMTU: a.cfg.UnderlayMTU,
-		Version: a.cfg.Version, Started: a.started}
+		Version: a.cfg.Version, Started: a.started, BootID: a.bootID, PID: os.Getpid()}
 }
 
 // phases times the steps of a reconcile, for debug logs.

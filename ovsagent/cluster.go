@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,6 +25,8 @@ type Cluster interface {
 	Register(ctx context.Context, h model.Host) error
 	// SessionLost is closed when the registration's session ends.
 	SessionLost() <-chan struct{}
+	// Holds says whether the host's record exists, held by this agent.
+	Holds(ctx context.Context) (bool, error)
 	// ReportStatus writes an endpoint's status; DeleteStatus removes it.
 	ReportStatus(ctx context.Context, st model.EndpointStatus) error
 	DeleteStatus(ctx context.Context, host, endpointID string) error
@@ -83,10 +87,13 @@ func (c *consulCluster) Register(ctx context.Context, h model.Host) error {
 		return fmt.Errorf("create session: %w", err)
 	}
 	// A previous agent process of this host may still hold the record;
-	// its session is ours to end. The record itself stays (release, not
-	// delete), so no other host sees this one vanish during a restart.
-	if cur, _, err := b.Get(ctx, key, store.Query{}); err == nil && cur != nil && cur.Session != "" && cur.Session != sid {
-		_ = b.DestroySession(ctx, cur.Session)
+	// its session is ours to end. Another agent, alive, with the same host
+	// name must not be displaced: the two would take the record from each
+	// other forever. The record itself stays (release, not delete), so no
+	// other host sees this one vanish during a restart.
+	if err := c.takeOver(ctx, key, h, sid); err != nil {
+		_ = b.DestroySession(context.WithoutCancel(ctx), sid)
+		return err
 	}
 	ok := false
 	for attempt := 0; attempt < 20 && !ok; attempt++ {
@@ -111,6 +118,76 @@ func (c *consulCluster) Register(ctx context.Context, h model.Host) error {
 	c.lost = make(chan struct{})
 	go c.renew(sid, c.stop, c.lost)
 	return nil
+}
+
+// ErrHostInUse says another live agent holds this host's name.
+type ErrHostInUse struct {
+	Host, Holder string
+}
+
+func (e *ErrHostInUse) Error() string {
+	return fmt.Sprintf("host name %s is held by another ovsnet agent that is alive (%s): stop it, or give this one another -host", e.Host, e.Holder)
+}
+
+// takeOverWait bounds how long a record held by an agent of another boot
+// (another machine, or this one before a quick reboot) is waited for: its
+// session ends within twice its TTL if that agent is gone.
+const takeOverWait = 2*sessionTTL + 5*time.Second
+
+// takeOver ends the session of a previous agent of this host holding the
+// record, and refuses when that agent is alive.
+func (c *consulCluster) takeOver(ctx context.Context, key string, me model.Host, mine string) error {
+	deadline := time.Now().Add(takeOverWait)
+	for {
+		cur, _, err := c.st.B.Get(ctx, key, store.Query{})
+		if err != nil || cur == nil || cur.Session == "" || cur.Session == mine {
+			return nil
+		}
+		var other model.Host
+		_ = store.Decode(*cur, &other)
+		holder := fmt.Sprintf("pid %d, boot %s, started %s", other.PID, shortBoot(other.BootID), other.Started.Format(time.RFC3339))
+		switch {
+		case other.BootID == "" || (other.BootID == me.BootID && !agentAlive(other.PID)):
+			// An older agent, or one of this boot that is gone: take over.
+			_ = c.st.B.DestroySession(ctx, cur.Session)
+			return nil
+		case other.BootID == me.BootID:
+			return &ErrHostInUse{Host: c.host, Holder: holder}
+		case time.Now().After(deadline):
+			return &ErrHostInUse{Host: c.host, Holder: holder + ", on another machine or boot"}
+		}
+		c.log.Info("the host record is held by an agent of another boot; waiting for its session to end", "holder", holder)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// agentAlive says whether pid is a running ovsnet agent on this machine.
+func agentAlive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	return err == nil && strings.HasPrefix(strings.TrimSpace(string(b)), "ovsnet-agent")
+}
+
+// BootID identifies this boot of this machine.
+func BootID() string {
+	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+func shortBoot(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
 }
 
 // renew keeps the session alive; lost is closed when that fails for good.
@@ -147,6 +224,17 @@ func (c *consulCluster) renew(sid string, stop, lost chan struct{}) {
 		close(lost)
 		return
 	}
+}
+
+func (c *consulCluster) Holds(ctx context.Context) (bool, error) {
+	c.mu.Lock()
+	sid := c.session
+	c.mu.Unlock()
+	p, _, err := c.st.B.Get(ctx, c.st.K.Host(c.host), store.Query{})
+	if err != nil {
+		return false, err
+	}
+	return p != nil && sid != "" && p.Session == sid, nil
 }
 
 func (c *consulCluster) SessionLost() <-chan struct{} {

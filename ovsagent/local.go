@@ -117,9 +117,9 @@ func (a *Agent) syncPorts(ctx context.Context, st *model.HostState, desired []fl
 				continue
 			}
 			if err := a.pl.RemoveEndpoint(p.Name); err != nil {
-				a.log.Warn("removing stale container interface", "port", p.Name, "err", err)
+				a.log.Warn("removing a container interface the cluster no longer has", "port", p.Name, "err", err)
 			} else {
-				a.log.Info("removed container interface", "port", p.Name)
+				a.log.Warn("unplugged a container interface the cluster no longer has (its endpoint was removed, or its host reaped while this agent was away)", "port", p.Name)
 			}
 		}
 	}

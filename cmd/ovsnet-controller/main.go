@@ -27,6 +27,8 @@ func main() {
 	advertise := flag.String("advertise", "", "URL where the other replicas reach this one's API (they forward to the leader): http://HOST:PORT or unix:/PATH (default: from the first -listen address)")
 	token := flag.String("token", os.Getenv("OVSNET_TOKEN"), "bearer token required for changes (default none: open)")
 	readyTimeout := flag.Duration("ready-timeout", 20*time.Second, "how long a connect waits for the host's agent")
+	hostGrace := flag.Duration("host-grace", 2*time.Minute, "how long a host's agent may be gone before the host counts as dead")
+	reap := flag.Bool("reap-dead-hosts", false, "remove dead hosts with their endpoints (their addresses released) by itself")
 	shutdownGrace := flag.Duration("shutdown-grace", 30*time.Second, "on SIGTERM, how long requests in flight may take before the replica stops")
 	logLevel := flag.String("log-level", "info", "debug, info, warn or error")
 	flag.Parse()
@@ -44,7 +46,7 @@ func main() {
 		url = advertiseURL(strings.TrimSpace(strings.Split(*listen, ",")[0]))
 	}
 	c, err := controller.New(controller.Config{ConsulAddr: *consul, Prefix: *prefix, ID: *id, URL: url,
-		ReadyTimeout: *readyTimeout, Token: *token, Logger: log})
+		ReadyTimeout: *readyTimeout, Token: *token, Logger: log, HostGrace: *hostGrace, ReapDeadHosts: *reap})
 	if err != nil {
 		log.Error("starting controller", "err", err)
 		os.Exit(1)

@@ -67,6 +67,8 @@ func (a *app) newRootCommand() *cobra.Command {
 		a.newHostCommand(),
 		a.newEndpointCommand(),
 		a.newTraceCommand(),
+		a.newBackupCommand(),
+		a.newRestoreCommand(),
 		a.newVersionCommand(),
 	)
 	return root

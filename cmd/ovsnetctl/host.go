@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net/netip"
 	"sort"
 	"strconv"
@@ -19,7 +20,36 @@ func (a *app) newHostCommand() *cobra.Command {
 		Args:                  unknownSubcommand,
 		RunE:                  showHelp,
 	}
-	cmd.AddCommand(a.newHostListCommand())
+	cmd.AddCommand(a.newHostListCommand(), a.newHostRemoveCommand())
+	return cmd
+}
+
+// newHostRemoveCommand is `host rm`: a dead host goes with its endpoints,
+// their addresses released.
+func (a *app) newHostRemoveCommand() *cobra.Command {
+	var force bool
+	cmd := &cobra.Command{
+		Use:     "rm [--force] HOST",
+		Aliases: []string{"remove"},
+		Short:   "Remove a host whose agent is gone, with its endpoints (their addresses are released)",
+		Example: `  ovsnetctl host rm h3            # h3's agent is down or dead
+  ovsnetctl host rm --force h3    # even though its agent is still alive`,
+		DisableFlagsInUseLine: true,
+		Args:                  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			n, err := c.RemoveHost(cmd.Context(), args[0], force)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "%s (%d endpoints removed)\n", args[0], n)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&force, "force", false, "remove the host even though its agent is alive")
 	return cmd
 }
 
@@ -27,6 +57,9 @@ func (a *app) newHostCommand() *cobra.Command {
 const (
 	hostAlive = "alive"
 	hostDown  = "down"
+	// hostDead is a host gone for longer than the controller's grace
+	// period: `host rm` (or the controller's -reap-dead-hosts) removes it.
+	hostDead = "dead"
 	// hostUnregistered is a host that endpoints name but no agent has
 	// registered: it never ran an agent, or its record is gone.
 	hostUnregistered = "unregistered"
@@ -78,6 +111,8 @@ func (a *app) newHostListCommand() *cobra.Command {
 					status = hostAlive
 				case !registered[h.Name]:
 					status = hostUnregistered
+				case h.State == model.HostDead:
+					status = hostDead
 				}
 				t.row(h.Name, addrString(h.TunnelIP), status, strconv.Itoa(perHost[h.Name]), h.Version, since(now, h.LastSync))
 			}

@@ -297,6 +297,9 @@ func (c *Cluster) Register(ctx context.Context, h model.Host) error {
 
 func (c *Cluster) SessionLost() <-chan struct{} { return c.Lost }
 
+// Holds says the record is held (the fake has no one to take it away).
+func (c *Cluster) Holds(ctx context.Context) (bool, error) { return true, nil }
+
 func (c *Cluster) ReportStatus(ctx context.Context, st model.EndpointStatus) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -27,8 +27,10 @@ type Options struct {
 	Outside bool
 	// Controllers is how many controller replicas to run (default 1).
 	Controllers int
-	// AgentArgs are extra flags for every agent.
-	AgentArgs []string
+	// AgentArgs are extra flags for every agent; ControllerArgs for every
+	// controller.
+	AgentArgs      []string
+	ControllerArgs []string
 	// Docker starts a Docker engine on every host, its agent serving the
 	// ovsnet plugin to it.
 	Docker bool
@@ -55,8 +57,9 @@ type Cluster struct {
 	// API talks to the first controller.
 	API *client.Client
 
-	docker   bool
-	logLevel string
+	docker         bool
+	logLevel       string
+	controllerArgs []string
 }
 
 // Controller is one running controller replica.
@@ -86,6 +89,7 @@ func New(t testing.TB, opts Options) *Cluster {
 		}
 	}
 	c.Consul = l.StartConsul()
+	c.controllerArgs = opts.ControllerArgs
 	for i := 0; i < opts.Controllers; i++ {
 		c.StartController()
 	}
@@ -129,8 +133,8 @@ func (c *Cluster) StartController() *Controller {
 	}
 	ctl.URL = "http://" + ctl.Addr
 	ctl.Proc = c.Lab.Start(fmt.Sprintf("controller%d", n), "", nil, c.Bins["ovsnet-controller"],
-		"-listen", ctl.Addr+",unix:"+ctl.Socket, "-consul", c.Consul.Addr, "-prefix", c.Prefix,
-		"-id", fmt.Sprintf("controller%d", n), "-log-level", c.logLevel)
+		append([]string{"-listen", ctl.Addr + ",unix:" + ctl.Socket, "-consul", c.Consul.Addr, "-prefix", c.Prefix,
+			"-id", fmt.Sprintf("controller%d", n), "-log-level", c.logLevel}, c.controllerArgs...)...)
 	c.Lab.Expose(ctl.Addr)
 	if err := poll(20*time.Second, func() error {
 		resp, err := httpGet(ctl.URL + "/_ping")
