@@ -163,13 +163,13 @@ func (c *Controller) lead(ctx context.Context, sid string) error {
 	for _, k := range s.skipped {
 		c.log.Warn("skipping a record that cannot be read", "key", k.Key, "err", k.Err)
 	}
+	c.log.Info("leading", "replica", c.id, "networks", len(s.networks), "endpoints", len(s.eps), "hosts", len(s.hosts))
 	c.mu.Lock()
 	c.noteDownLocked(s.hosts)
 	c.state, c.stale, c.session, c.lastErr = s, false, sid, nil
 	c.notifyLocked()
 	c.leaderChangedLocked()
 	c.mu.Unlock()
-	c.log.Info("leading", "replica", c.id, "networks", len(s.networks), "endpoints", len(s.eps), "hosts", len(s.hosts))
 
 	// The lead ends when the session does (ctx), and also when the lock is
 	// no longer ours: someone deleted it (a wipe) or took it over.
