@@ -127,13 +127,13 @@ func (c *Controller) Restore(ctx context.Context, b *model.Backup) (*model.Resto
 	for i := range b.Networks {
 		n := b.Networks[i]
 		pool, defaultPool := b.Pools[n.ID]
-		_, err := c.change(ctx, func(s *state, t *store.Txn) (func(*state, uint64), error) {
+		_, err := c.change(ctx, func(s *state, t *writes) (func(*state, uint64), error) {
 			if s.networks[n.ID] != nil {
 				res.Skipped++
 				return nil, nil
 			}
 			seq := s.catalogSeq + 1
-			networkTxn(c.st, t, n, !defaultPool || pool != n.Subnet, seq)
+			networkTxn(c.st, t.Txn, n, !defaultPool || pool != n.Subnet, seq)
 			res.Networks++
 			return func(s *state, index uint64) {
 				s.putNetwork(n, index)
@@ -152,7 +152,7 @@ func (c *Controller) Restore(ctx context.Context, b *model.Backup) (*model.Resto
 	}
 	for start := 0; start < len(b.Endpoints); start += releaseBatch {
 		batch := b.Endpoints[start:min(start+releaseBatch, len(b.Endpoints))]
-		_, err := c.change(ctx, func(s *state, t *store.Txn) (func(*state, uint64), error) {
+		_, err := c.change(ctx, func(s *state, t *writes) (func(*state, uint64), error) {
 			var todo []model.Endpoint
 			for _, ep := range batch {
 				if s.eps[ep.ID] != nil {
@@ -163,7 +163,7 @@ func (c *Controller) Restore(ctx context.Context, b *model.Backup) (*model.Resto
 					ep.TunnelIP = h.TunnelIP
 				}
 				ns := s.networks[ep.NetworkID]
-				connectTxn(c.st.K, t, connectPlan{ep: ep, net: ns.Value, netIdx: ns.Index, claimed: map[netip.Addr]store.Holder{}})
+				connectTxn(t, s, connectPlan{ep: ep, net: ns.Value, netIdx: ns.Index, claimed: map[netip.Addr]store.Holder{}})
 				todo = append(todo, ep)
 			}
 			res.Endpoints += len(todo)
@@ -181,7 +181,7 @@ func (c *Controller) Restore(ctx context.Context, b *model.Backup) (*model.Resto
 		if strings.HasPrefix(h.Holder, store.AuxHolder("")) {
 			continue // written with its network
 		}
-		_, err := c.change(ctx, func(s *state, t *store.Txn) (func(*state, uint64), error) {
+		_, err := c.change(ctx, func(s *state, t *writes) (func(*state, uint64), error) {
 			ns := s.networks[h.Network]
 			if cur, taken := ns.ipam[h.Address]; taken {
 				if cur.Value == h.Holder {

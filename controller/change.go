@@ -10,7 +10,43 @@ import (
 // plan builds one change against the state: it checks the request, adds
 // the writes and their guards to t, and returns how to apply the change to
 // the state once committed at index. It must not modify s.
-type plan func(s *state, t *store.Txn) (apply func(s *state, index uint64), err error)
+type plan func(s *state, t *writes) (apply func(s *state, index uint64), err error)
+
+// writes is one transaction under construction, with the endpoint changes
+// it makes numbered per network for the networks' change rings (which the
+// agents follow).
+type writes struct {
+	*store.Txn
+	st  *store.Store
+	seq map[string]uint64
+}
+
+func newWrites(st *store.Store) *writes {
+	return &writes{Txn: &store.Txn{}, st: st, seq: map[string]uint64{}}
+}
+
+// endpointChanged records a change of endpoint epID of network netID in
+// the network's change ring.
+func (w *writes) endpointChanged(s *state, netID, epID string, removed bool) {
+	n, ok := w.seq[netID]
+	if !ok {
+		if ns := s.networks[netID]; ns != nil {
+			n = ns.seq
+		}
+	}
+	n++
+	w.seq[netID] = n
+	w.st.ChangePut(w.Txn, netID, store.EndpointChange{Seq: n, Endpoint: epID, Removed: removed})
+}
+
+// applySeq records the rings' new sequence numbers in the state.
+func (w *writes) applySeq(s *state) {
+	for id, n := range w.seq {
+		if ns := s.networks[id]; ns != nil {
+			ns.seq = max(ns.seq, n)
+		}
+	}
+}
 
 // change plans, commits and applies one write. Writers run one at a time
 // on the leader; the transaction is fenced by the leader's session and
@@ -32,9 +68,9 @@ func (c *Controller) change(ctx context.Context, p plan) (uint64, error) {
 			c.mu.RUnlock()
 			return 0, errNotLeader
 		}
-		var t store.Txn
+		t := newWrites(c.st)
 		t.CheckSession(c.st.K.Leader(), sid)
-		apply, err := p(s, &t)
+		apply, err := p(s, t)
 		c.mu.RUnlock()
 		if err != nil {
 			return 0, err
@@ -42,13 +78,14 @@ func (c *Controller) change(ctx context.Context, p plan) (uint64, error) {
 		if t.Len() > store.MaxTxnOps {
 			return 0, errorf(ErrInvalid, "this change needs %d writes, more than one Consul transaction holds (%d)", t.Len(), store.MaxTxnOps)
 		}
-		index, err := c.st.Commit(ctx, &t)
+		index, err := c.st.Commit(ctx, t.Txn)
 		switch {
 		case err == nil:
 			c.mu.Lock()
 			if apply != nil {
 				apply(c.state, index)
 			}
+			t.applySeq(c.state)
 			c.state.index = max(c.state.index, index)
 			c.notifyLocked()
 			c.mu.Unlock()

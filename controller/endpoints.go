@@ -240,7 +240,8 @@ func (s *state) planConnect(ref string, in connectRequest) (connectPlan, error) 
 }
 
 // connectTxn adds a planned endpoint's records and guards to t.
-func connectTxn(k store.Keys, t *store.Txn, p connectPlan) {
+func connectTxn(t *writes, s *state, p connectPlan) {
+	k := t.st.K
 	ep := p.ep
 	t.CheckIndex(k.Network(ep.NetworkID), p.netIdx)
 	t.MustNotExist(k.Attach(ep.NetworkID, ep.ContainerID))
@@ -255,6 +256,7 @@ func connectTxn(k store.Keys, t *store.Txn, p connectPlan) {
 	t.PutRaw(k.Attach(ep.NetworkID, ep.ContainerID), ep.ID)
 	t.CAS(k.Endpoint(ep.NetworkID, ep.ID), ep, 0)
 	t.PutRaw(k.Placement(ep.Host, ep.NetworkID, ep.ID), "")
+	t.endpointChanged(s, ep.NetworkID, ep.ID, false)
 }
 
 // applyEndpoint records a committed endpoint and what it holds.
@@ -286,11 +288,11 @@ func (c *Controller) Connect(ctx context.Context, ref string, req model.NetworkC
 		return nil, err
 	}
 	var p connectPlan
-	index, err := c.change(ctx, func(s *state, t *store.Txn) (func(*state, uint64), error) {
+	index, err := c.change(ctx, func(s *state, t *writes) (func(*state, uint64), error) {
 		if p, err = s.planConnect(ref, in); err != nil {
 			return nil, err
 		}
-		connectTxn(c.st.K, t, p)
+		connectTxn(t, s, p)
 		ep := p.ep
 		return func(s *state, index uint64) { s.applyEndpoint(ep, index) }, nil
 	})
@@ -348,12 +350,12 @@ func (c *Controller) waitPlumbed(ctx context.Context, ep model.Endpoint) (*model
 // exists as created: a disconnect racing with the connect has already
 // released it, and what it held may belong to someone else by now.
 func (c *Controller) rollback(ctx context.Context, id string, index uint64) error {
-	_, err := c.change(ctx, func(s *state, t *store.Txn) (func(*state, uint64), error) {
+	_, err := c.change(ctx, func(s *state, t *writes) (func(*state, uint64), error) {
 		rec := s.eps[id]
 		if rec == nil || rec.Index != index {
 			return nil, nil
 		}
-		releaseTxn(c.st.K, t, s, rec)
+		releaseTxn(t, s, rec)
 		return func(s *state, _ uint64) { s.removeEndpoint(id) }, nil
 	})
 	return err
@@ -362,7 +364,8 @@ func (c *Controller) rollback(ctx context.Context, id string, index uint64) erro
 // releaseTxn removes an endpoint and what it holds, each guarded by the
 // modify index the state knows: an address is released only while this
 // endpoint holds it.
-func releaseTxn(k store.Keys, t *store.Txn, s *state, rec *store.Versioned[model.Endpoint]) {
+func releaseTxn(t *writes, s *state, rec *store.Versioned[model.Endpoint]) {
+	k := t.st.K
 	ep := rec.Value
 	t.DeleteCAS(k.Endpoint(ep.NetworkID, ep.ID), rec.Index)
 	if ns := s.networks[ep.NetworkID]; ns != nil {
@@ -377,6 +380,7 @@ func releaseTxn(k store.Keys, t *store.Txn, s *state, rec *store.Versioned[model
 	}
 	t.Delete(k.Placement(ep.Host, ep.NetworkID, ep.ID))
 	t.Delete(k.Status(ep.Host, ep.ID))
+	t.endpointChanged(s, ep.NetworkID, ep.ID, true)
 }
 
 // Disconnect removes a container's endpoint from a network.
@@ -386,7 +390,7 @@ func (c *Controller) Disconnect(ctx context.Context, ref string, req model.Netwo
 	}
 	var gone model.Endpoint
 	var netName string
-	_, err := c.change(ctx, func(s *state, t *store.Txn) (func(*state, uint64), error) {
+	_, err := c.change(ctx, func(s *state, t *writes) (func(*state, uint64), error) {
 		ns, err := s.network(ref)
 		if err != nil {
 			return nil, err
@@ -395,7 +399,7 @@ func (c *Controller) Disconnect(ctx context.Context, ref string, req model.Netwo
 		for _, ep := range s.endpointsOf(ns.Value.ID) {
 			if ep.ContainerName == req.Container || ep.ContainerID == req.Container ||
 				(len(req.Container) >= 12 && strings.HasPrefix(ep.ContainerID, req.Container)) || ep.ID == req.Container {
-				releaseTxn(c.st.K, t, s, s.eps[ep.ID])
+				releaseTxn(t, s, s.eps[ep.ID])
 				gone = ep
 				return func(s *state, _ uint64) { s.removeEndpoint(ep.ID) }, nil
 			}

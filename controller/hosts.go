@@ -7,7 +7,6 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/ovsnet/ovsnet/internal/store"
 	"github.com/ovsnet/ovsnet/model"
 )
 
@@ -85,14 +84,14 @@ func (c *Controller) RemoveHost(ctx context.Context, name string, force bool) (i
 	removed := 0
 	for {
 		n := 0
-		_, err := c.change(ctx, func(s *state, t *store.Txn) (func(*state, uint64), error) {
+		_, err := c.change(ctx, func(s *state, t *writes) (func(*state, uint64), error) {
 			var ids []string
 			for id := range s.byHost[name] {
 				if len(ids) == releaseBatch {
 					break
 				}
 				ids = append(ids, id)
-				releaseTxn(c.st.K, t, s, s.eps[id])
+				releaseTxn(t, s, s.eps[id])
 			}
 			n = len(ids)
 			return func(s *state, _ uint64) {
@@ -109,7 +108,7 @@ func (c *Controller) RemoveHost(ctx context.Context, name string, force bool) (i
 			break
 		}
 	}
-	_, err := c.change(ctx, func(s *state, t *store.Txn) (func(*state, uint64), error) {
+	_, err := c.change(ctx, func(s *state, t *writes) (func(*state, uint64), error) {
 		k := c.st.K
 		t.Delete(k.Host(name))
 		t.Delete(k.HostStats(name))

@@ -152,13 +152,13 @@ func (c *Controller) CreateNetwork(ctx context.Context, req model.NetworkCreateR
 	n.ID, n.Created = newID(), time.Now().UTC()
 	userSubnet := n.Subnet.IsValid()
 	var created model.Network
-	_, err = c.change(ctx, func(s *state, t *store.Txn) (func(*state, uint64), error) {
+	_, err = c.change(ctx, func(s *state, t *writes) (func(*state, uint64), error) {
 		cand, poolAt, err := s.planNetwork(n)
 		if err != nil {
 			return nil, err
 		}
 		seq := s.catalogSeq + 1
-		networkTxn(c.st, t, cand, userSubnet, seq)
+		networkTxn(c.st, t.Txn, cand, userSubnet, seq)
 		created = cand
 		return func(s *state, index uint64) {
 			s.putNetwork(cand, index)
@@ -272,7 +272,7 @@ func networkTxn(st *store.Store, t *store.Txn, n model.Network, userSubnet bool,
 // everything it holds, in one transaction.
 func (c *Controller) RemoveNetwork(ctx context.Context, ref string) error {
 	var removed model.Network
-	_, err := c.change(ctx, func(s *state, t *store.Txn) (func(*state, uint64), error) {
+	_, err := c.change(ctx, func(s *state, t *writes) (func(*state, uint64), error) {
 		ns, err := s.network(ref)
 		if err != nil {
 			return nil, err
@@ -292,10 +292,11 @@ func (c *Controller) RemoveNetwork(ctx context.Context, ref string) error {
 		t.DeleteTree(k.IPAMOf(n.ID))
 		t.DeleteTree(k.AttachOf(n.ID))
 		t.DeleteTree(k.NetworkEndpoints(n.ID))
+		t.DeleteTree(k.NetworkChanges(n.ID))
 		if n.Scope == model.ScopeLocal {
 			t.Delete(k.Owner(n.Host, n.ID))
 		}
-		c.st.CatalogPut(t, store.CatalogEvent{Seq: seq, NetworkID: n.ID, Removed: true})
+		c.st.CatalogPut(t.Txn, store.CatalogEvent{Seq: seq, NetworkID: n.ID, Removed: true})
 		removed = n
 		return func(s *state, _ uint64) {
 			s.removeNetwork(n.ID)

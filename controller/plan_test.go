@@ -55,9 +55,8 @@ func TestPlanConnect(t *testing.T) {
 	}
 
 	// The transaction: guards, then the records, each key once.
-	var tx store.Txn
-	k := store.NewKeys("ovsnet")
-	connectTxn(k, &tx, p)
+	tx := newWrites(store.New(store.NewMemory(), "ovsnet"))
+	connectTxn(tx, s, p)
 	var got []string
 	for _, op := range tx.Ops {
 		got = append(got, string(op.Verb)+" "+strings.TrimPrefix(op.Key, "ovsnet/"))
@@ -70,6 +69,7 @@ func TestPlanConnect(t *testing.T) {
 		"set alloc/attach/" + ns.Value.ID + "/" + ep.ContainerID,
 		"cas endpoints/" + ns.Value.ID + "/" + ep.ID,
 		"set placement/h1/" + ns.Value.ID + "/" + ep.ID,
+		"set changes/" + ns.Value.ID + "/1",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("transaction:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -108,8 +108,8 @@ func TestReleaseIsGuardedByTheHolder(t *testing.T) {
 	s.applyEndpoint(p.ep, 9)
 	// Someone else holds the address by now (as after a lost race).
 	ns.ipam[p.ep.IPv4.Addr()] = store.Holder{Value: "reserved:h2:1", Index: 12}
-	var tx store.Txn
-	releaseTxn(store.NewKeys("ovsnet"), &tx, s, s.eps[p.ep.ID])
+	tx := newWrites(store.New(store.NewMemory(), "ovsnet"))
+	releaseTxn(tx, s, s.eps[p.ep.ID])
 	for _, op := range tx.Ops {
 		if strings.Contains(op.Key, "/alloc/ipam/") {
 			t.Fatalf("released an address the endpoint no longer holds: %+v", op)

@@ -37,7 +37,7 @@ func (c *Controller) Reserve(ctx context.Context, ref string, req model.ReserveR
 	}
 	holder := store.ReservedHolder(req.Host, time.Now())
 	var out netip.Prefix
-	_, err := c.change(ctx, func(s *state, t *store.Txn) (func(*state, uint64), error) {
+	_, err := c.change(ctx, func(s *state, t *writes) (func(*state, uint64), error) {
 		ns, err := s.network(ref)
 		if err != nil {
 			return nil, err
@@ -86,7 +86,7 @@ func (c *Controller) Reserve(ctx context.Context, ref string, req model.ReserveR
 // endpoint holds, or one that is free, changes nothing and succeeds
 // (Docker releases addresses after deleting their endpoints).
 func (c *Controller) Release(ctx context.Context, ref string, addr netip.Addr) error {
-	_, err := c.change(ctx, func(s *state, t *store.Txn) (func(*state, uint64), error) {
+	_, err := c.change(ctx, func(s *state, t *writes) (func(*state, uint64), error) {
 		ns, err := s.network(ref)
 		if err != nil {
 			return nil, err

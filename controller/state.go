@@ -41,6 +41,8 @@ var errOrphanEndpoint = errors.New("endpoint of a network that does not exist")
 // netState is one network with what hangs off it.
 type netState struct {
 	store.Versioned[model.Network]
+	// seq is the newest sequence number of the network's change ring.
+	seq    uint64
 	eps    map[string]bool
 	ipam   map[netip.Addr]store.Holder
 	attach map[string]store.Holder
@@ -64,6 +66,11 @@ func stateFrom(sn *store.Snapshot) *state {
 	}
 	for p, id := range sn.Pools {
 		s.pools[p] = id
+	}
+	for id, seq := range sn.ChangeSeq {
+		if ns := s.networks[id]; ns != nil {
+			ns.seq = seq
+		}
 	}
 	for netID, addrs := range sn.IPAM {
 		if ns := s.networks[netID]; ns != nil {

@@ -14,7 +14,7 @@ import (
 // changed container id moves the endpoint's attach key with it.
 func (c *Controller) UpdateEndpoint(ctx context.Context, id string, u model.EndpointUpdate) (*model.EndpointView, error) {
 	var view *model.EndpointView
-	_, err := c.change(ctx, func(s *state, t *store.Txn) (func(*state, uint64), error) {
+	_, err := c.change(ctx, func(s *state, t *writes) (func(*state, uint64), error) {
 		rec := s.eps[id]
 		if rec == nil {
 			return nil, errorf(ErrNotFound, "endpoint %s not found", id)
@@ -45,6 +45,7 @@ func (c *Controller) UpdateEndpoint(ctx context.Context, id string, u model.Endp
 		}
 		k := c.st.K
 		t.CAS(k.Endpoint(n.ID, id), ep, rec.Index)
+		t.endpointChanged(s, n.ID, id, false)
 		moved := ep.ContainerID != old.ContainerID
 		if moved {
 			if _, taken := ns.attach[ep.ContainerID]; taken {
@@ -76,17 +77,18 @@ func (c *Controller) UpdateEndpoint(ctx context.Context, id string, u model.Endp
 func (c *Controller) retunnel(ctx context.Context, h model.Host) error {
 	for {
 		var batch []model.Endpoint
-		_, err := c.change(ctx, func(s *state, t *store.Txn) (func(*state, uint64), error) {
+		_, err := c.change(ctx, func(s *state, t *writes) (func(*state, uint64), error) {
 			batch = batch[:0]
 			for _, ep := range s.endpointsOn(h.Name) {
 				if ep.TunnelIP == h.TunnelIP {
 					continue
 				}
-				if t.Len() >= store.MaxTxnOps-2 {
+				if t.Len() >= store.MaxTxnOps-3 {
 					break
 				}
 				ep.TunnelIP = h.TunnelIP
 				t.CAS(c.st.K.Endpoint(ep.NetworkID, ep.ID), ep, s.eps[ep.ID].Index)
+				t.endpointChanged(s, ep.NetworkID, ep.ID, false)
 				batch = append(batch, ep)
 			}
 			eps := append([]model.Endpoint(nil), batch...)

@@ -34,13 +34,16 @@ type reconciler struct {
 	internalDone map[string]string
 	// newPeers are the tunnel peers this reconcile added.
 	newPeers []netip.Addr
+	// remoteChanged are the networks where an endpoint of another host
+	// changed since the last report: their peers may be waiting for it.
+	remoteChanged map[string]bool
 	// appliedSent is what was last reported per network.
 	appliedSent map[string]store.Applied
 	statsSent   store.HostStats
 }
 
 func newReconciler(a *Agent) *reconciler {
-	return &reconciler{a: a, internalDone: map[string]string{}, appliedSent: map[string]store.Applied{}}
+	return &reconciler{a: a, internalDone: map[string]string{}, appliedSent: map[string]store.Applied{}, remoteChanged: map[string]bool{}}
 }
 
 // reconcile makes OVS and the kernel match d. It returns whether it should
@@ -135,6 +138,14 @@ func (r *reconciler) reconcile(ctx context.Context, d *Desired, full, local bool
 	res.Added, res.Deleted = len(diff.Add), len(diff.Delete)+len(diff.Purge)
 	r.applied = d
 	phase.mark("flows")
+	if res.Full && len(diff.Add) > 0 {
+		// Flows were missing: OVS may have restarted, and lost its tunnel
+		// neighbours with them.
+		r.newPeers = r.newPeers[:0]
+		for ip := range r.peers {
+			r.newPeers = append(r.newPeers, ip)
+		}
+	}
 	if len(r.newPeers) > 0 && a.peers != nil {
 		pctx, cancel := context.WithTimeout(ctx, peerResolveTimeout)
 		if err := a.peers.EnsurePeers(pctx, r.newPeers); err != nil {
@@ -253,6 +264,9 @@ func (r *reconciler) incremental(d *Desired, ch changes, ofports flows.OFPorts, 
 		r.fs.set(owner{kind: ownerNetwork, id: id, net: id}, fs, diff)
 	}
 	for epID, netID := range ch.endpoints {
+		if ep := d.Endpoints[netID][epID]; ep == nil || ep.Host != d.Host {
+			r.remoteChanged[netID] = true
+		}
 		o := owner{kind: ownerEndpoint, id: epID, net: netID}
 		var prevEp *model.Endpoint
 		if r.applied != nil {
@@ -354,15 +368,17 @@ func (r *reconciler) planOFPorts(ctx context.Context, desired []flows.Port, full
 }
 
 // reportApplied tells the controller, per network, up to which index this
-// host has applied its endpoints (connects wait on it), and now and then
-// the host's stats.
+// host has applied its endpoints (connects of other hosts' endpoints wait
+// on it), and now and then the host's stats. A change of this host's own
+// endpoints needs no such report (its status is the answer): it waits for
+// the next change of another host's, or the next full reconcile.
 func (r *reconciler) reportApplied(ctx context.Context, d *Desired, full bool) error {
 	cl := r.a.cl
 	var errs []error
 	for id, idx := range d.Index {
 		a := store.Applied{Index: idx, Flows: r.fs.perNet[id]}
 		prev, ok := r.appliedSent[id]
-		if ok && prev.Index == a.Index && (!full || prev.Flows == a.Flows) {
+		if ok && (prev.Index == a.Index || !(full || r.remoteChanged[id])) && (!full || prev.Flows == a.Flows) {
 			continue
 		}
 		if err := cl.ReportApplied(ctx, id, a); err != nil {
@@ -370,6 +386,7 @@ func (r *reconciler) reportApplied(ctx context.Context, d *Desired, full bool) e
 			continue
 		}
 		r.appliedSent[id] = a
+		delete(r.remoteChanged, id)
 	}
 	for id := range r.appliedSent {
 		if _, ok := d.Index[id]; !ok {

@@ -107,7 +107,8 @@ func (s *consulSource) place(ctx context.Context, wg *sync.WaitGroup, pl store.P
 	}
 }
 
-// watchNetwork reads one network's record, then follows its endpoints.
+// watchNetwork reads one network's record, then follows its endpoints:
+// all of them once, then only those its change ring names.
 func (s *consulSource) watchNetwork(ctx context.Context, id string) {
 	var n model.Network
 	backoff := 100 * time.Millisecond
@@ -131,38 +132,135 @@ func (s *consulSource) watchNetwork(ctx context.Context, id string) {
 		}
 		backoff = min(backoff*2, 2*time.Second)
 	}
-	store.Watch{Prefix: s.st.K.NetworkEndpoints(id),
-		OnError: func(err error) {
-			s.log.Warn("cannot read a network's endpoints from Consul", "network", n.Name, "err", err)
-		},
+	var last uint64 // the ring's newest sequence number applied
+	full := true
+	store.Watch{Prefix: s.st.K.NetworkChanges(id),
+		OnError: func(err error) { s.log.Warn("cannot follow a network's changes in Consul", "network", n.Name, "err", err) },
 	}.Run(ctx, s.st.B, func(pairs []store.Pair, index uint64) {
+		events := store.DecodeChanges(pairs)
+		newest := uint64(0)
+		if len(events) > 0 {
+			newest = events[len(events)-1].Seq
+		}
+		// Fell behind the ring, or the ring went away or back in time (a
+		// wipe, a restore): read every endpoint again.
+		if !full && (len(events) == 0 || events[0].Seq > last+1 || newest < last) {
+			full = true
+		}
+		var changed []store.EndpointChange
+		if !full {
+			for _, ev := range events {
+				if ev.Seq > last {
+					changed = append(changed, ev)
+				}
+			}
+			if len(changed) == 0 {
+				return
+			}
+		}
+		var eps map[string]*model.Endpoint
+		var err error
+		if full {
+			eps, index, err = s.readEndpoints(ctx, id, index)
+		} else {
+			eps, err = s.readChanged(ctx, id, changed)
+		}
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Warn("reading a network's endpoints", "network", n.Name, "err", err)
+			}
+			full = true
+			return // the next change retries
+		}
+		full, last = false, newest
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if _, ok := s.watches[id]; !ok || ctx.Err() != nil {
 			return // left meanwhile
 		}
-		prev := s.raw[id]
-		dec := store.DecodeEndpoints(pairs, prev)
-		s.raw[id] = dec
 		d := s.cur.clone()
 		if d.Networks[id] == nil {
 			nn := n
 			d.Networks[id] = &nn
 		}
-		eps := make(map[string]*model.Endpoint, len(dec))
-		old := s.cur.Endpoints[id]
-		for epID, rec := range dec {
-			if p, ok := prev[epID]; ok && p.Index == rec.Index && old[epID] != nil {
-				eps[epID] = old[epID] // unchanged: same pointer
-				continue
-			}
-			ep := rec.Value
-			eps[epID] = &ep
-		}
 		d.Endpoints[id] = eps
 		d.Index[id] = index
 		s.setLocked(d)
 	})
+}
+
+// readEndpoints reads all of a network's endpoints, keeping the records of
+// the current desired state that did not change (same pointer).
+func (s *consulSource) readEndpoints(ctx context.Context, id string, ringIndex uint64) (map[string]*model.Endpoint, uint64, error) {
+	pairs, index, err := s.st.B.List(ctx, s.st.K.NetworkEndpoints(id), store.Query{})
+	if err != nil {
+		return nil, 0, err
+	}
+	s.mu.Lock()
+	prev := s.raw[id]
+	old := s.cur.Endpoints[id]
+	s.mu.Unlock()
+	dec := store.DecodeEndpoints(pairs, prev)
+	eps := make(map[string]*model.Endpoint, len(dec))
+	for epID, rec := range dec {
+		if p, ok := prev[epID]; ok && p.Index == rec.Index && old[epID] != nil {
+			eps[epID] = old[epID]
+			continue
+		}
+		ep := rec.Value
+		eps[epID] = &ep
+	}
+	s.mu.Lock()
+	s.raw[id] = dec
+	s.mu.Unlock()
+	return eps, max(index, ringIndex), nil
+}
+
+// readChanged reads the endpoints a ring's events name, on top of the
+// current ones.
+func (s *consulSource) readChanged(ctx context.Context, id string, changed []store.EndpointChange) (map[string]*model.Endpoint, error) {
+	s.mu.Lock()
+	cur := s.cur.Endpoints[id]
+	prev := s.raw[id]
+	s.mu.Unlock()
+	eps := make(map[string]*model.Endpoint, len(cur)+len(changed))
+	for k, v := range cur {
+		eps[k] = v
+	}
+	raw := make(map[string]store.DecodedEndpoint, len(prev)+len(changed))
+	for k, v := range prev {
+		raw[k] = v
+	}
+	seen := map[string]bool{}
+	for i := len(changed) - 1; i >= 0; i-- { // newest first: one read per endpoint
+		epID := changed[i].Endpoint
+		if seen[epID] {
+			continue
+		}
+		seen[epID] = true
+		p, _, err := s.st.B.Get(ctx, s.st.K.Endpoint(id, epID), store.Query{})
+		if err != nil {
+			return nil, err
+		}
+		if p == nil {
+			delete(eps, epID)
+			delete(raw, epID)
+			continue
+		}
+		if old, ok := raw[epID]; ok && old.Index == p.ModifyIndex && eps[epID] != nil {
+			continue
+		}
+		var ep model.Endpoint
+		if store.Decode(*p, &ep) != nil || ep.ID != epID {
+			continue
+		}
+		eps[epID] = &ep
+		raw[epID] = store.DecodedEndpoint{Value: ep, Index: p.ModifyIndex}
+	}
+	s.mu.Lock()
+	s.raw[id] = raw
+	s.mu.Unlock()
+	return eps, nil
 }
 
 // followCatalog keeps d.Catalog: every global network and this host's own

@@ -58,10 +58,26 @@ func putNetwork(t *testing.T, st *store.Store, n *model.Network, seq uint64) {
 	}
 }
 
+// seqs numbers the endpoint changes of each network, as the leader does.
+var seqs = map[string]uint64{}
+
 func putEndpoint(t *testing.T, st *store.Store, ep *model.Endpoint) {
 	var tx store.Txn
 	tx.Put(st.K.Endpoint(ep.NetworkID, ep.ID), ep)
 	tx.PutRaw(st.K.Placement(ep.Host, ep.NetworkID, ep.ID), "")
+	seqs[ep.NetworkID]++
+	st.ChangePut(&tx, ep.NetworkID, store.EndpointChange{Seq: seqs[ep.NetworkID], Endpoint: ep.ID})
+	if _, err := st.Commit(context.Background(), &tx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func removeEndpoint(t *testing.T, st *store.Store, ep *model.Endpoint) {
+	var tx store.Txn
+	tx.Delete(st.K.Endpoint(ep.NetworkID, ep.ID))
+	tx.Delete(st.K.Placement(ep.Host, ep.NetworkID, ep.ID))
+	seqs[ep.NetworkID]++
+	st.ChangePut(&tx, ep.NetworkID, store.EndpointChange{Seq: seqs[ep.NetworkID], Endpoint: ep.ID, Removed: true})
 	if _, err := st.Commit(context.Background(), &tx); err != nil {
 		t.Fatal(err)
 	}
@@ -124,13 +140,22 @@ func TestConsulSourceFollowsWhatConcernsTheHost(t *testing.T) {
 		t.Errorf("index %d after %d", d.Index[overlayNet.ID], before.Index[overlayNet.ID])
 	}
 
-	// The last local endpoint leaves: the network goes.
-	var tx store.Txn
-	tx.Delete(st.K.Endpoint(overlayNet.ID, c1.ID))
-	tx.Delete(st.K.Placement("h1", overlayNet.ID, c1.ID))
-	if _, err := st.Commit(ctx, &tx); err != nil {
-		t.Fatal(err)
+	// A remote endpoint leaves: only it goes.
+	removeEndpoint(t, st, c5)
+	d = p.waitFor(t, "c5 gone", func(d *Desired) bool { return d.Endpoints[overlayNet.ID][c5.ID] == nil })
+	if d.Endpoints[overlayNet.ID][c2.ID] != before.Endpoints[overlayNet.ID][c2.ID] {
+		t.Error("an unchanged endpoint record was decoded again")
 	}
+
+	// More changes than the ring holds while the source is not looking
+	// (simulated: the ring rewritten past it): it reads everything again.
+	for i := 0; i < store.ChangeSlots+2; i++ {
+		putEndpoint(t, st, endpoint(byte('A'+i%26), overlayNet, "h3", "192.0.2.3", fmt.Sprintf("10.0.1.%d", i+1)))
+	}
+	p.waitFor(t, "every endpoint after the ring wrapped", func(d *Desired) bool { return len(d.Endpoints[overlayNet.ID]) == 2+26 })
+
+	// The last local endpoint leaves: the network goes.
+	removeEndpoint(t, st, c1)
 	p.waitFor(t, "the network to go", func(d *Desired) bool { return d.Networks[overlayNet.ID] == nil && d.Endpoints[overlayNet.ID] == nil })
 
 	// The catalog follows the ring; falling behind reads it all again.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"strings"
 	"time"
 
@@ -32,6 +34,20 @@ func NewConsul(addr string, cfg *api.Config) (*Consul, error) {
 		}
 	}
 	cfg.Address = addr
+	if path, ok := strings.CutPrefix(addr, "unix://"); ok {
+		// The client's own unix-socket transport opens a connection per
+		// request (no keep-alive); watches and reports would pay a dial
+		// each. Keep connections instead.
+		cfg.Address, cfg.Scheme = "consul.sock", "http"
+		cfg.HttpClient = &http.Client{Transport: &http.Transport{
+			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+				var d net.Dialer
+				return d.DialContext(ctx, "unix", path)
+			},
+			MaxIdleConnsPerHost: idleConnsPerHost,
+			IdleConnTimeout:     90 * time.Second,
+		}}
+	}
 	c, err := api.NewClient(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("consul client: %w", err)

@@ -14,6 +14,8 @@ import (
 //	endpoints/<net>/<ep>            model.Endpoint           controller   agents watch one network's prefix
 //	placement/<host>/<net>/<ep>     ""                       controller   which endpoints live on a host: the one
 //	placement/<host>/<net>/owner    ""                       controller   prefix an agent watches to learn its networks
+//	changes/<net>/<slot>            EndpointChange           controller   ring of a network's last endpoint changes:
+//	                                                                      what agents watch, instead of the endpoints
 //	catalog/<slot>                  CatalogEvent             controller   ring of the last network changes
 //	alloc/names/<name>              network id               controller   uniqueness guards
 //	alloc/vnis/<vni>                network id               controller
@@ -62,6 +64,14 @@ func (k Keys) Owner(host, netID string) string { return k.path("placement", host
 
 // OwnerLeaf is the last element of a bridge network's owner marker.
 const OwnerLeaf = "owner"
+
+// Changes is the prefix of every network's change ring; NetworkChanges one
+// network's; Change one of its slots.
+func (k Keys) Changes() string                    { return k.path("changes") + "/" }
+func (k Keys) NetworkChanges(netID string) string { return k.path("changes", netID) + "/" }
+func (k Keys) Change(netID string, slot int) string {
+	return k.path("changes", netID, strconv.Itoa(slot))
+}
 
 // Catalog is the ring of network changes; CatalogSlot one of its slots.
 func (k Keys) Catalog() string             { return k.path("catalog") + "/" }

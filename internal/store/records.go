@@ -24,6 +24,21 @@ type CatalogEvent struct {
 // CatalogSlots is the size of the catalog ring.
 const CatalogSlots = 32
 
+// EndpointChange is one slot of a network's change ring: endpoint Endpoint
+// was created, changed or removed at the network's sequence number Seq.
+// Agents holding the network follow the ring and read only the endpoints
+// it names, so a change costs them what it changed, however large the
+// network; one that falls more than ChangeSlots behind (or finds the ring
+// gone) reads all the network's endpoints again.
+type EndpointChange struct {
+	Seq      uint64 `json:"seq"`
+	Endpoint string `json:"endpoint"`
+	Removed  bool   `json:"removed,omitempty"`
+}
+
+// ChangeSlots is the size of each network's change ring.
+const ChangeSlots = 32
+
 // Applied is what a host reports per network: the index of that network's
 // endpoint records it has applied, and how many flows it holds for it.
 type Applied struct {

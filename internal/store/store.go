@@ -78,8 +78,10 @@ type Snapshot struct {
 	Attach map[string]map[string]Holder
 	Pools  map[netip.Prefix]string
 	Hosts  map[string]model.Host
-	// CatalogSeq is the newest sequence number in the catalog ring.
+	// CatalogSeq is the newest sequence number in the catalog ring;
+	// ChangeSeq the newest in each network's change ring.
 	CatalogSeq uint64
+	ChangeSeq  map[string]uint64
 	// Skipped are keys under the prefix that could not be read: logged,
 	// counted and left alone, never fatal.
 	Skipped []SkippedKey
@@ -96,7 +98,7 @@ type SkippedKey struct {
 func (s *Store) Load(ctx context.Context) (*Snapshot, error) {
 	sn := &Snapshot{Networks: map[string]Versioned[model.Network]{}, Endpoints: map[string]Versioned[model.Endpoint]{},
 		IPAM: map[string]map[netip.Addr]Holder{}, Attach: map[string]map[string]Holder{}, Pools: map[netip.Prefix]string{},
-		Hosts: map[string]model.Host{}}
+		Hosts: map[string]model.Host{}, ChangeSeq: map[string]uint64{}}
 	skip := func(key string, err error) { sn.Skipped = append(sn.Skipped, SkippedKey{Key: key, Err: err}) }
 	list := func(prefix string) ([]Pair, error) {
 		pairs, idx, err := s.B.List(ctx, prefix, Query{})
@@ -186,6 +188,19 @@ func (s *Store) Load(ctx context.Context) (*Snapshot, error) {
 		sn.Hosts[h.Name] = h
 	}
 
+	if pairs, err = list(s.K.Changes()); err != nil {
+		return nil, err
+	}
+	for _, p := range pairs {
+		parts := Tail(p.Key, s.K.Changes())
+		var ev EndpointChange
+		if len(parts) != 2 || Decode(p, &ev) != nil {
+			skip(p.Key, errors.New("not a change record"))
+			continue
+		}
+		sn.ChangeSeq[parts[0]] = max(sn.ChangeSeq[parts[0]], ev.Seq)
+	}
+
 	ring, err := s.ReadCatalog(ctx)
 	if err != nil {
 		return nil, err
@@ -230,6 +245,29 @@ func sortCatalog(evs []CatalogEvent) {
 // CatalogPut adds the ring slot of event seq to t.
 func (s *Store) CatalogPut(t *Txn, ev CatalogEvent) {
 	t.Put(s.K.CatalogSlot(int(ev.Seq%CatalogSlots)), ev)
+}
+
+// ChangePut adds the ring slot of one endpoint change of netID to t.
+func (s *Store) ChangePut(t *Txn, netID string, ev EndpointChange) {
+	t.Put(s.K.Change(netID, int(ev.Seq%ChangeSlots)), ev)
+}
+
+// DecodeChanges reads a network's change ring, oldest first; unreadable
+// slots are skipped (a reader then sees a gap and reloads).
+func DecodeChanges(pairs []Pair) []EndpointChange {
+	var out []EndpointChange
+	for _, p := range pairs {
+		var ev EndpointChange
+		if Decode(p, &ev) == nil && ev.Seq > 0 {
+			out = append(out, ev)
+		}
+	}
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j].Seq < out[j-1].Seq; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
 }
 
 // Networks reads every network record (the catalog), skipping unreadable

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync"
 	"time"
 
@@ -29,6 +30,9 @@ import (
 // (WrapCluster), so the reconciler does no bookkeeping for it. No metric
 // has a per-endpoint label: a host's series stay few whatever it runs.
 type Metrics struct {
+	// Profiling also serves Go's profiles at /debug/pprof/ (set before Run).
+	Profiling bool
+
 	host string
 	ln   net.Listener
 	log  *slog.Logger
@@ -134,6 +138,11 @@ func (m *Metrics) Run(ctx context.Context) error {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { m.health(w) })
+	if m.Profiling {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()

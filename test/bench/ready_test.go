@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -32,7 +33,11 @@ func BenchmarkEndpointReady(b *testing.B) {
 	for _, hosts := range []int{2, 8} {
 		b.Run(fmt.Sprintf("hosts=%d", hosts), func(b *testing.B) {
 			for range b.N {
-				measureReady(b, hosts, 24)
+				n := 24
+				if v, err := strconv.Atoi(os.Getenv("BENCH_ENDPOINTS")); err == nil && v > 0 {
+					n = v // longer runs, for profiles
+				}
+				measureReady(b, hosts, n)
 			}
 		})
 	}
@@ -41,7 +46,14 @@ func BenchmarkEndpointReady(b *testing.B) {
 var replyTime = regexp.MustCompile(`\[(\d+\.\d+)\] \d+ bytes from`)
 
 func measureReady(b *testing.B, hosts, endpoints int) {
-	c := cluster.New(b, cluster.Options{Hosts: hosts, LogLevel: "info"})
+	// BENCH_PROFILE_DIR: agents serve profiles, and the second host's
+	// agent and the controller are profiled during the measurement.
+	profDir := os.Getenv("BENCH_PROFILE_DIR")
+	var agentArgs []string
+	if profDir != "" {
+		agentArgs = []string{"-pprof"}
+	}
+	c := cluster.New(b, cluster.Options{Hosts: hosts, LogLevel: "info", AgentArgs: agentArgs})
 	c.CreateNetwork("bench", "--subnet", "10.0.0.0/16")
 	// One prober per host, attached before measuring.
 	probers := map[string]*lab.Container{}
@@ -58,6 +70,10 @@ func measureReady(b *testing.B, hosts, endpoints int) {
 		probers[h.Name] = p
 	}
 	var ready, api []time.Duration
+	if profDir != "" {
+		stop := profileAgent(b, c.Lab.Hosts[1], filepath.Join(profDir, fmt.Sprintf("agent-%dhosts.pprof", hosts)))
+		defer stop()
+	}
 	cpu0 := cpuByCommand()
 	for i := 0; i < endpoints; i++ {
 		h := c.Lab.Hosts[i%hosts]
@@ -140,4 +156,28 @@ func join(d []time.Duration) string {
 		parts = append(parts, strconv.FormatFloat(ms(x), 'f', 1, 64))
 	}
 	return strings.Join(parts, " ")
+}
+
+// profileSeconds is how long profiles last: set BENCH_ENDPOINTS high
+// enough that the measurement lasts longer.
+var profileSeconds = func() int {
+	if v, err := strconv.Atoi(os.Getenv("BENCH_PROFILE_SECONDS")); err == nil && v > 0 {
+		return v
+	}
+	return 4
+}()
+
+// profileAgent records a CPU profile of h's agent (run with -pprof) until
+// stop is called.
+func profileAgent(b *testing.B, h *lab.Host, file string) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		out, err := h.Exec(ctx, "curl", "-sf", "-o", file, "http://127.0.0.1:9474/debug/pprof/profile?seconds="+strconv.Itoa(profileSeconds)+"")
+		if err != nil && ctx.Err() == nil {
+			b.Logf("profiling the agent of %s: %v %s", h.Name, err, out)
+		}
+	}()
+	return func() { cancel(); <-done; b.Logf("agent profile (its first %d s): %s", profileSeconds, file) }
 }

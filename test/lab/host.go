@@ -178,10 +178,55 @@ func (h *Host) stopOVS() error {
 	return errors.Join(errs...)
 }
 
+// KillVswitchd kills this host's ovs-vswitchd (SIGKILL: a crash); the
+// database keeps running. Call from the test goroutine.
+func (h *Host) KillVswitchd() {
+	h.mu.Lock()
+	vs := h.vs
+	h.mu.Unlock()
+	if vs != nil {
+		vs.Kill()
+	}
+}
+
+// StartVswitchd starts ovs-vswitchd again and restores br-phy's address.
+func (h *Host) StartVswitchd() {
+	h.lab.t.Helper()
+	if err := h.startVswitchd(false); err != nil {
+		h.lab.t.Fatalf("lab: %s: start ovs-vswitchd: %v", h.Name, err)
+	}
+}
+
+// KillOVSDB kills this host's ovsdb-server (SIGKILL); ovs-vswitchd keeps
+// forwarding with what it has. Call from the test goroutine.
+func (h *Host) KillOVSDB() {
+	h.mu.Lock()
+	db := h.db
+	h.mu.Unlock()
+	if db != nil {
+		db.Kill()
+	}
+}
+
+// StartOVSDB starts ovsdb-server again on the kept database.
+func (h *Host) StartOVSDB() {
+	h.lab.t.Helper()
+	if err := h.startDB(); err != nil {
+		h.lab.t.Fatalf("lab: %s: start ovsdb-server: %v", h.Name, err)
+	}
+}
+
 func (h *Host) startOVS(first bool) error {
 	if h.OVSRunning() {
 		return errors.New("OVS is already running")
 	}
+	if err := h.startDB(); err != nil {
+		return err
+	}
+	return h.startVswitchd(first)
+}
+
+func (h *Host) startDB() error {
 	l, dir := h.lab, h.OVSDir
 	// `ip netns exec` (as in the recipe) gives the daemons a /sys that
 	// matches the namespace; it execs, so the pid is the daemon's.
@@ -210,6 +255,12 @@ func (h *Host) startOVS(first bool) error {
 	if err != nil {
 		return fmt.Errorf("ovsdb-server not ready: %w", err)
 	}
+	return nil
+}
+
+func (h *Host) startVswitchd(first bool) error {
+	l, dir := h.lab, h.OVSDir
+	nsExec := []string{"ip", "netns", "exec", h.Netns}
 	os.Remove(filepath.Join(dir, "ovs-vswitchd.pid")) // so readiness below sees the new one
 	vs := l.newProcess(h.Name+"-ovs-vswitchd", filepath.Join(dir, "ovs-vswitchd.out"), h.Env(), append(nsExec,
 		"ovs-vswitchd", h.OVSDB(),
@@ -221,7 +272,7 @@ func (h *Host) startOVS(first bool) error {
 	h.mu.Lock()
 	h.vs = vs
 	h.mu.Unlock()
-	err = poll(10*time.Second, 50*time.Millisecond, func() error {
+	err := poll(10*time.Second, 50*time.Millisecond, func() error {
 		if !vs.Running() {
 			return fmt.Errorf("ovs-vswitchd exited: %s", tail(vs.Log(), 5))
 		}
