@@ -135,7 +135,9 @@ func (s *consulSource) watchNetwork(ctx context.Context, id string) {
 	var last uint64 // the ring's newest sequence number applied
 	full := true
 	store.Watch{Prefix: s.st.K.NetworkChanges(id),
-		OnError: func(err error) { s.log.Warn("cannot follow a network's changes in Consul", "network", n.Name, "err", err) },
+		OnError: func(err error) {
+			s.log.Warn("cannot follow a network's changes in Consul", "network", n.Name, "err", err)
+		},
 	}.Run(ctx, s.st.B, func(pairs []store.Pair, index uint64) {
 		events := store.DecodeChanges(pairs)
 		newest := uint64(0)
