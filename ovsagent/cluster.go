@@ -132,7 +132,7 @@ func (e *ErrHostInUse) Error() string {
 // takeOverWait bounds how long a record held by an agent of another boot
 // (another machine, or this one before a quick reboot) is waited for: its
 // session ends within twice its TTL if that agent is gone.
-const takeOverWait = 2*sessionTTL + 5*time.Second
+var takeOverWait = 2*sessionTTL + 5*time.Second
 
 // takeOver ends the session of a previous agent of this host holding the
 // record, and refuses when that agent is alive.
@@ -147,8 +147,10 @@ func (c *consulCluster) takeOver(ctx context.Context, key string, me model.Host,
 		_ = store.Decode(*cur, &other)
 		holder := fmt.Sprintf("pid %d, boot %s, started %s", other.PID, shortBoot(other.BootID), other.Started.Format(time.RFC3339))
 		switch {
-		case other.BootID == "" || (other.BootID == me.BootID && !agentAlive(other.PID)):
-			// An older agent, or one of this boot that is gone: take over.
+		case other.BootID == "" || (other.BootID == me.BootID && (other.PID == me.PID || !agentAlive(other.PID))):
+			// An older agent, this very process (a session it lost track of,
+			// say across a Consul outage), or an agent of this boot that is
+			// gone: take over.
 			_ = c.st.B.DestroySession(ctx, cur.Session)
 			return nil
 		case other.BootID == me.BootID:

@@ -38,13 +38,19 @@ type consulSource struct {
 	raw     map[string]map[string]store.DecodedEndpoint // per network, as decoded
 	watches map[string]context.CancelFunc
 	publish func(*Desired)
+	// placed says the placement was read once; pending are the networks
+	// placed whose endpoints were not read yet. Nothing is published until
+	// the state is whole: a network missing because it is still loading
+	// would look removed, and its flows would go.
+	placed  bool
+	pending map[string]bool
 }
 
 // NewConsulSource returns the source of host's desired state. catalog says
 // whether to follow every network (for Docker and DNS).
 func NewConsulSource(st *store.Store, host string, catalog bool, log *slog.Logger) Source {
 	return &consulSource{st: st, host: host, catalog: catalog, log: log.With("part", "source"),
-		raw: map[string]map[string]store.DecodedEndpoint{}, watches: map[string]context.CancelFunc{}}
+		raw: map[string]map[string]store.DecodedEndpoint{}, watches: map[string]context.CancelFunc{}, pending: map[string]bool{}}
 }
 
 func (s *consulSource) Run(ctx context.Context, publish func(*Desired)) {
@@ -84,6 +90,7 @@ func (s *consulSource) place(ctx context.Context, wg *sync.WaitGroup, pl store.P
 			cancel()
 			delete(s.watches, id)
 			delete(s.raw, id)
+			delete(s.pending, id)
 			gone = append(gone, id)
 		}
 	}
@@ -93,10 +100,13 @@ func (s *consulSource) place(ctx context.Context, wg *sync.WaitGroup, pl store.P
 		}
 		nctx, cancel := context.WithCancel(ctx)
 		s.watches[id] = cancel
+		s.pending[id] = true
 		wg.Add(1)
 		go func() { defer wg.Done(); s.watchNetwork(nctx, id) }()
 	}
-	if len(gone) > 0 {
+	first := !s.placed
+	s.placed = true
+	if len(gone) > 0 || first {
 		d := s.cur.clone()
 		for _, id := range gone {
 			delete(d.Networks, id)
@@ -187,6 +197,7 @@ func (s *consulSource) watchNetwork(ctx context.Context, id string) {
 		}
 		d.Endpoints[id] = eps
 		d.Index[id] = index
+		delete(s.pending, id)
 		s.setLocked(d)
 	})
 }
@@ -339,7 +350,10 @@ func (s *consulSource) setCatalog(cat map[string]*model.Network) {
 	s.setLocked(d)
 }
 
+// setLocked makes d current, and publishes it once it is whole.
 func (s *consulSource) setLocked(d *Desired) {
 	s.cur = d
-	s.publish(d)
+	if s.placed && len(s.pending) == 0 {
+		s.publish(d)
+	}
 }

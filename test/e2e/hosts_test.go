@@ -78,17 +78,17 @@ func TestDeadHostReaped(t *testing.T) {
 
 	// h3 comes back: it unplugs what was reaped, says so, and works again.
 	h3.StartOVS()
-	c.StartAgent(h3)
+	c.Agents[h3.Name].Restart()
 	c.WaitHostsAlive(30*time.Second, h3)
-	cluster.Poll(t, 20*time.Second, "h3 unplugs its reaped endpoint", func() error {
+	cluster.Poll(t, 20*time.Second, "h3 unplugs its reaped endpoint and says so", func() error {
 		if _, ok := cluster.Addrs(t, gone)["eth0"]; ok {
 			return errorf("gone still has eth0")
 		}
+		if !strings.Contains(c.Agents[h3.Name].Log(), "no longer has") {
+			return errorf("h3's agent does not say why it unplugged the endpoint:\n%s", lastLines(c.Agents[h3.Name].Log(), 20))
+		}
 		return nil
 	})
-	if log := c.Agents[h3.Name].Log(); !strings.Contains(log, "no longer has") {
-		t.Errorf("h3's agent does not say why it unplugged the endpoint:\n%s", lastLines(log, 30))
-	}
 	back := c.Lab.AddContainer(h3, "back")
 	eb := c.Connect("dh", back, nil)
 	cluster.WaitPing(t, back, er.IPv4.Addr().String(), 10*time.Second)
