@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ovsnet/ovsnet/internal/store"
@@ -86,6 +87,8 @@ type Controller struct {
 
 	proxies *proxyCache
 	metrics *httpMetrics
+	// streams counts the event streams being served.
+	streams atomic.Int32
 }
 
 // New returns a replica (nothing is read until Run).

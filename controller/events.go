@@ -27,6 +27,8 @@ const (
 	eventMinInterval = 200 * time.Millisecond // changes within this coalesce
 	eventPoll        = 2 * time.Second        // agents' reports are read this often
 	eventRetryMillis = 2000
+	// maxEventStreams bounds the streams one replica serves at once.
+	maxEventStreams = 64
 )
 
 // Topology is everything the UI draws: networks, hosts and endpoints with
@@ -82,7 +84,17 @@ func (c *Controller) topologyHandler(w http.ResponseWriter, r *http.Request) {
 // every eventPoll when they changed; at most one event per
 // eventMinInterval, and a comment line as keepalive.
 func (c *Controller) eventsHandler(w http.ResponseWriter, r *http.Request) {
+	if n := c.streams.Add(1); n > maxEventStreams {
+		c.streams.Add(-1)
+		writeError(w, errorf(ErrUnavailable, "too many event streams open (%d): try again later", maxEventStreams))
+		return
+	}
+	defer c.streams.Add(-1)
 	rc := http.NewResponseController(w)
+	// The server's write timeout is for requests; a stream extends its own
+	// deadline with every write (a keepalive at least every 15 s).
+	extend := func() { _ = rc.SetWriteDeadline(time.Now().Add(2 * eventKeepalive)) }
+	extend()
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("X-Accel-Buffering", "no") // no proxy buffering
@@ -115,6 +127,7 @@ func (c *Controller) eventsHandler(w http.ResponseWriter, r *http.Request) {
 			}
 			if !bytes.Equal(b, last) {
 				seq++
+				extend()
 				if _, err := fmt.Fprintf(w, "event: topology\nid: %d\ndata: %s\n\n", seq, b); err != nil {
 					return
 				}
@@ -130,6 +143,7 @@ func (c *Controller) eventsHandler(w http.ResponseWriter, r *http.Request) {
 		case <-end.C:
 			return
 		case <-keepalive.C:
+			extend()
 			if _, err := fmt.Fprint(w, ": keepalive\n\n"); err != nil {
 				return
 			}

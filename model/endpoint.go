@@ -109,8 +109,12 @@ func (e *Endpoint) Validate(n *Network) error {
 	if n.Scope == ScopeLocal && e.Host != n.Host {
 		return fmt.Errorf("network %s is local to host %s: containers on %s cannot join it", n.Name, n.Host, e.Host)
 	}
-	if e.Netns != "" && !strings.HasPrefix(e.Netns, "/") {
-		return fmt.Errorf("netns %q must be an absolute path", e.Netns)
+	if e.Netns != "" && (!strings.HasPrefix(e.Netns, "/") || len(e.Netns) > MaxNetnsPath) {
+		return fmt.Errorf("netns %.80q must be an absolute path of at most %d bytes", e.Netns, MaxNetnsPath)
+	}
+	if len(e.Aliases) > MaxAliases || len(e.Links) > MaxLinks || len(e.Published) > MaxPublished {
+		return fmt.Errorf("too many aliases (%d), links (%d) or published ports (%d): at most %d, %d and %d",
+			len(e.Aliases), len(e.Links), len(e.Published), MaxAliases, MaxLinks, MaxPublished)
 	}
 	if e.IfName != "" && (len(e.IfName) > 15 || strings.ContainsAny(e.IfName, "/ \t")) {
 		return fmt.Errorf("invalid interface name %q", e.IfName)
@@ -128,7 +132,7 @@ func (e *Endpoint) Validate(n *Network) error {
 		return fmt.Errorf("IPv6 address %s does not belong to network %s", e.IPv6, n.Name)
 	}
 	for _, a := range e.Aliases {
-		if len(a) > 255 || !aliasRE.MatchString(a) {
+		if len(a) > maxAliasBytes || !aliasRE.MatchString(a) {
 			return fmt.Errorf("invalid alias %q", a)
 		}
 	}

@@ -121,9 +121,44 @@ func (n *Network) GatewayMAC() HardwareAddr {
 	return MACFromIPv4(n.Gateway)
 }
 
+// Limits on what a user may attach to a network or an endpoint: enough
+// for any real use, small enough that no record grows past a few KB.
+const (
+	MaxLabels     = 64   // labels, and options, per network
+	MaxKeyLen     = 256  // of a label or option key
+	MaxValueLen   = 1024 // of a label or option value
+	MaxAliases    = 32   // per endpoint
+	MaxLinks      = 32   // per endpoint
+	MaxPublished  = 64   // published ports per endpoint
+	MaxNetnsPath  = 256  // length of a namespace path
+	maxAliasBytes = 255
+)
+
+// validateMap checks a label or option map against the limits.
+func validateMap(kind string, m map[string]string) error {
+	if len(m) > MaxLabels {
+		return fmt.Errorf("too many %ss: %d (at most %d)", kind, len(m), MaxLabels)
+	}
+	for k, v := range m {
+		if k == "" || len(k) > MaxKeyLen {
+			return fmt.Errorf("%s key %.40q: must be 1 to %d bytes", kind, k, MaxKeyLen)
+		}
+		if len(v) > MaxValueLen {
+			return fmt.Errorf("%s %.40q: value longer than %d bytes", kind, k, MaxValueLen)
+		}
+	}
+	return nil
+}
+
 // Validate checks a complete network record (after defaults were filled).
 func (n *Network) Validate() error {
 	if err := ValidateName("network", n.Name); err != nil {
+		return err
+	}
+	if err := validateMap("label", n.Labels); err != nil {
+		return err
+	}
+	if err := validateMap("option", n.Options); err != nil {
 		return err
 	}
 	switch n.Driver {

@@ -38,6 +38,13 @@ go vet -tags e2e ./...
 echo "== pure tests"
 go test -count=1 ./...
 
+echo "== fuzzing (bounded: ${FUZZTIME:=10s} per target; seeds are in the tests)"
+for target in ./model:FuzzNetworkAndEndpointValidation ./model:FuzzParseLinkAndMAC \
+	./controller:FuzzCreateNetworkRequest ./controller:FuzzConnectRequest \
+	./ovsagent/docker:FuzzPluginCalls ./ovsagent/dns:FuzzAnswer; do
+	go test -run '^$' -fuzz "^${target#*:}\$" -fuzztime "$FUZZTIME" "${target%%:*}"
+done
+
 echo "== integration tests against real Consul and Open vSwitch (one at a time: they share two cores)"
 go test -count=1 -p 1 -timeout 30m -tags integration ./...
 

@@ -62,7 +62,11 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	srv := &http.Server{Handler: c.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: c.Handler(), ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10,
+		// A restore uploads a whole backup; a connect waits for its agent
+		// (and a standby for a new leader); event streams extend their own
+		// write deadlines.
+		ReadTimeout: 2 * time.Minute, WriteTimeout: *readyTimeout + time.Minute, IdleTimeout: 2 * time.Minute}
 	// The replica keeps its place (and its lead) until the requests in
 	// flight are answered: a connect may be waiting for its agent.
 	runCtx, stopRun := context.WithCancel(context.Background())

@@ -110,12 +110,14 @@ type Config struct {
 
 // Plugin is the agent extension serving the plugin socket.
 type Plugin struct {
-	cfg    Config
-	a      Agent
-	api    *client.Client
-	pl     Plumber
-	log    *slog.Logger
-	engine *dockerAPI
+	cfg Config
+	a   Agent
+	// callTimeout bounds each call from Docker.
+	callTimeout time.Duration
+	api         *client.Client
+	pl          Plumber
+	log         *slog.Logger
+	engine      *dockerAPI
 
 	mu sync.Mutex
 	// nets maps this engine's network ids to ovsnet network ids.
@@ -135,7 +137,7 @@ func New(cfg Config, a Agent) *Plugin {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Plugin{cfg: cfg, a: a, api: cfg.API, pl: cfg.Plumber, log: log.With("component", "docker-plugin")}
+	return &Plugin{cfg: cfg, a: a, api: cfg.API, pl: cfg.Plumber, log: log.With("component", "docker-plugin"), callTimeout: 30 * time.Second}
 }
 
 type pendingNetwork struct {
@@ -153,29 +155,77 @@ type ipamData struct {
 	AuxAddresses map[string]string `json:"AuxAddresses"`
 }
 
+// prepare sets up the plugin's state (Run does it).
+func (p *Plugin) prepare() {
+	p.engine = newDockerAPI(p.cfg.Engine)
+	p.nets, p.pending, p.pools, p.removing = map[string]string{}, map[string]pendingNetwork{}, map[string]string{}, map[string]bool{}
+	p.kick = make(chan struct{}, 1)
+	p.loadBindings()
+}
+
+// listenSocket opens the plugin socket at path. A socket someone still
+// serves there is another agent's (two agents must never share one: the
+// engine would talk to the wrong one): refused. A stale one is replaced.
+// The socket appears at its path with its final permissions (0600): it is
+// made in a private directory and renamed into place.
+func listenSocket(path string) (net.Listener, error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+		c.Close()
+		return nil, fmt.Errorf("plugin socket %s is served by another process (another ovsnet agent?): stop it, or give this agent another -plugin-socket", path)
+	}
+	private, err := os.MkdirTemp(dir, ".ovsnet-plugin-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(private)
+	tmp := filepath.Join(private, "sock")
+	ln, err := net.Listen("unix", tmp)
+	if err != nil {
+		return nil, fmt.Errorf("plugin socket: %w", err)
+	}
+	if err := os.Chmod(tmp, 0o600); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("plugin socket: %w", err)
+	}
+	if ul, ok := ln.(*net.UnixListener); ok {
+		ul.SetUnlinkOnClose(false) // the listener knows the temporary name; removing path is ours
+	}
+	return &socketListener{Listener: ln, path: path}, nil
+}
+
+// socketListener removes its socket file when closed.
+type socketListener struct {
+	net.Listener
+	path string
+}
+
+func (l *socketListener) Close() error {
+	err := l.Listener.Close()
+	_ = os.Remove(l.path)
+	return err
+}
+
 // Name implements ovsagent.Extension.
 func (p *Plugin) Name() string { return "docker-plugin" }
 
 // Run serves the socket and keeps the engine's networks in sync with the
 // cluster until ctx ends.
 func (p *Plugin) Run(ctx context.Context) error {
-	p.engine = newDockerAPI(p.cfg.Engine)
-	p.nets, p.pending, p.pools, p.removing = map[string]string{}, map[string]pendingNetwork{}, map[string]string{}, map[string]bool{}
-	p.kick = make(chan struct{}, 1)
-	p.loadBindings()
-
-	if err := os.MkdirAll(filepath.Dir(p.cfg.Socket), 0o755); err != nil {
-		return err
-	}
-	_ = os.Remove(p.cfg.Socket) // a previous run's socket
-	ln, err := net.Listen("unix", p.cfg.Socket)
+	p.prepare()
+	ln, err := listenSocket(p.cfg.Socket)
 	if err != nil {
-		return fmt.Errorf("plugin socket: %w", err)
-	}
-	if err := os.Chmod(p.cfg.Socket, 0o600); err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: p.handler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: p.handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+		WriteTimeout: 2 * time.Minute, IdleTimeout: 5 * time.Minute} // Docker waits for Join
 	go func() {
 		<-ctx.Done()
 		_ = srv.Close()
@@ -197,6 +247,9 @@ func (p *Plugin) trigger() {
 	}
 }
 
+// maxRequest bounds a plugin request's body: Docker's are a few KB.
+const maxRequest = 1 << 20
+
 // pluginError is a failure reported to Docker; its text reaches the user.
 type pluginError struct{ msg string }
 
@@ -207,8 +260,18 @@ func (p *Plugin) handler() http.Handler {
 	type call func(ctx context.Context, body []byte) (any, error)
 	route := func(name string, fn call) {
 		mux.HandleFunc("/"+name, func(w http.ResponseWriter, r *http.Request) {
-			body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-			ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+			body, err := io.ReadAll(io.LimitReader(r.Body, maxRequest+1))
+			if err == nil && len(body) > maxRequest {
+				err = fmt.Errorf("request of more than %d bytes", maxRequest)
+			}
+			if err != nil {
+				p.log.Warn("plugin call refused", "call", name, "err", err)
+				w.Header().Set("Content-Type", "application/vnd.docker.plugins.v1+json")
+				w.WriteHeader(http.StatusBadRequest)
+				_ = json.NewEncoder(w).Encode(map[string]string{"Err": "ovsnet: " + err.Error()})
+				return
+			}
+			ctx, cancel := context.WithTimeout(r.Context(), p.callTimeout)
 			defer cancel()
 			p.log.Debug("plugin call", "call", name, "body", string(body))
 			res, err := fn(ctx, body)
