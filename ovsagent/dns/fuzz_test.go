@@ -24,7 +24,7 @@ func FuzzAnswer(f *testing.F) {
 		b, _ := m.Pack()
 		f.Add(b)
 	}
-	f.Add([]byte{0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 0x0c})         // a pointer loop
+	f.Add([]byte{0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 0x0c})          // a pointer loop
 	f.Add([]byte{0, 1, 1, 0, 0, 2, 0, 0, 0, 0, 0, 1, 3, 'a', 'b', 'c', 0}) // two questions, truncated
 	ix := buildDNSIndex(dnsTestState(), true)
 	v := ix.views[dnsViewKey{4097, netip.MustParseAddr("10.0.0.2")}]
