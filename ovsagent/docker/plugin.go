@@ -128,7 +128,12 @@ type Plugin struct {
 	pools map[string]string
 	// removing are ovsnet ids whose Docker networks the agent itself removes.
 	removing map[string]bool
-	kick     chan struct{}
+	// orphans are Docker endpoints the engine lacked in the last pass.
+	orphans map[string]bool
+	// orphanAfter is how old an endpoint must be before it can be taken
+	// for lost (Docker creates it before the container joins).
+	orphanAfter time.Duration
+	kick        chan struct{}
 }
 
 // New returns the plugin extension for agent a.
@@ -137,7 +142,7 @@ func New(cfg Config, a Agent) *Plugin {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Plugin{cfg: cfg, a: a, api: cfg.API, pl: cfg.Plumber, log: log.With("component", "docker-plugin"), callTimeout: 30 * time.Second}
+	return &Plugin{cfg: cfg, a: a, api: cfg.API, pl: cfg.Plumber, log: log.With("component", "docker-plugin"), callTimeout: 30 * time.Second, orphanAfter: 2 * time.Minute}
 }
 
 type pendingNetwork struct {

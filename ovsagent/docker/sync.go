@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -243,34 +244,57 @@ func (p *Plugin) removeFromEngine(ctx context.Context, dn dockerNetwork, id stri
 // syncContainers tells the controller which container each of this host's
 // Docker endpoints belongs to (names, aliases, links: what DNS answers),
 // and removes endpoints whose container is gone for good.
+//
+// An endpoint is taken for lost only on evidence: its network was read
+// from the engine in this pass and the one before (a failed inspect says
+// nothing), it was missing from both, and it is older than orphanAfter.
+// Docker deletes its endpoints through the plugin; one it no longer knows
+// was lost in a crash.
 func (p *Plugin) syncContainers(ctx context.Context, st *model.HostState, dnets []dockerNetwork) error {
-	owner := map[string]string{} // endpoint id → container id
+	var errs []error
+	owner := map[string]string{}   // endpoint id → container id
+	inspected := map[string]bool{} // ovsnet network ids read in full
 	for _, dn := range dnets {
 		full, err := p.engine.network(ctx, dn.ID)
 		if err != nil {
+			if !errors.Is(err, errNoSuchObject) {
+				errs = append(errs, fmt.Errorf("inspecting Docker network %s: %w", dn.Name, err))
+			}
 			continue
+		}
+		id := dn.Options[optNetworkID]
+		p.mu.Lock()
+		if bound, ok := p.nets[dn.ID]; ok {
+			id = bound
+		}
+		p.mu.Unlock()
+		if id != "" {
+			inspected[id] = true
 		}
 		for cid, c := range full.Containers {
 			owner[c.EndpointID] = cid
 		}
 	}
-	var errs []error
 	done := map[string]bool{}
+	missing := map[string]bool{}
 	for _, ep := range st.Endpoints {
 		if !ep.Docker || ep.Host != p.a.HostName() {
 			continue
 		}
 		cid, ok := owner[ep.ID]
 		if !ok {
-			// Docker deletes its endpoints itself; one it no longer knows,
-			// well after creation, was lost in a crash.
-			if time.Since(ep.Created) > 2*time.Minute {
-				err := p.api.Disconnect(ctx, ep.NetworkID, model.NetworkDisconnectRequest{Container: ep.ID, Force: true})
-				if err != nil && !client.IsNotFound(err) {
-					errs = append(errs, err)
-				} else {
-					p.log.Info("removed a Docker endpoint the engine no longer has", "endpoint", model.ShortID(ep.ID))
-				}
+			if !inspected[ep.NetworkID] || time.Since(ep.Created) < p.orphanAfter {
+				continue
+			}
+			missing[ep.ID] = true
+			if !p.orphans[ep.ID] {
+				continue // confirm in the next pass
+			}
+			err := p.api.Disconnect(ctx, ep.NetworkID, model.NetworkDisconnectRequest{Container: ep.ID, Force: true})
+			if err != nil && !client.IsNotFound(err) {
+				errs = append(errs, err)
+			} else {
+				p.log.Info("removed a Docker endpoint the engine no longer has", "endpoint", model.ShortID(ep.ID))
 			}
 			continue
 		}
@@ -282,6 +306,7 @@ func (p *Plugin) syncContainers(ctx context.Context, st *model.HostState, dnets 
 			errs = append(errs, p.describeContainer(ctx, cid))
 		}
 	}
+	p.orphans = missing
 	return errors.Join(errs...)
 }
 
