@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 
 	"github.com/ovsnet/ovsnet/model"
 )
@@ -86,4 +87,26 @@ func (c *Client) Disconnect(ctx context.Context, network string, req model.Netwo
 		return err
 	}
 	return c.do(ctx, request{method: http.MethodPost, path: "/networks/" + escape(network) + "/disconnect", body: req}, nil)
+}
+
+// PruneNetworks removes every network without endpoints that matches
+// Docker's prune filters (POST /networks/prune): label=KEY[=VALUE],
+// label!=KEY[=VALUE] and until=DURATION|TIME. It returns the names of the
+// networks removed.
+func (c *Client) PruneNetworks(ctx context.Context, filters map[string][]string) ([]string, error) {
+	r := request{method: http.MethodPost, path: "/networks/prune"}
+	if len(filters) > 0 {
+		b, err := json.Marshal(filters)
+		if err != nil {
+			return nil, err
+		}
+		r.query = url.Values{"filters": {string(b)}}
+	}
+	var out struct {
+		NetworksDeleted []string `json:"NetworksDeleted"`
+	}
+	if err := c.do(ctx, r, &out); err != nil {
+		return nil, err
+	}
+	return out.NetworksDeleted, nil
 }

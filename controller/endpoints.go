@@ -110,6 +110,9 @@ func parseConnect(req model.NetworkConnectRequest) (connectRequest, error) {
 				return in, errorf(ErrInvalid, "invalid IPv6 address %q", s)
 			}
 		}
+		if len(cfg.IPAMConfig.LinkLocalIPs) > 0 {
+			return in, errorf(ErrInvalid, "link-local addresses are not supported: an endpoint has its IPv4 and IPv6 addresses (and the IPv6 link-local address of its MAC)")
+		}
 	}
 	if cfg.MacAddress != "" {
 		var err error

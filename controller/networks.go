@@ -75,6 +75,9 @@ func networkFromRequest(req model.NetworkCreateRequest) (model.Network, error) {
 		default:
 			return n, errorf(ErrInvalid, "IPAM driver %q is not supported: ovsnet allocates addresses itself", req.IPAM.Driver)
 		}
+		if len(req.IPAM.Options) > 0 {
+			return n, errorf(ErrInvalid, "IPAM options are not supported: ovsnet's allocator takes none (use the subnet, ip-range, gateway and auxiliary addresses)")
+		}
 		for _, c := range req.IPAM.Config {
 			if err := applyIPAMConfig(&n, c); err != nil {
 				return n, err

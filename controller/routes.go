@@ -52,6 +52,7 @@ var routes = []route{
 	get("/version", func(c *Controller) http.HandlerFunc { return c.version }).dockerAPI().onReplica(),
 	get("/networks", func(c *Controller) http.HandlerFunc { return c.listNetworks }).dockerAPI(),
 	writeRoute(http.MethodPost, "/networks/create", func(c *Controller) http.HandlerFunc { return c.createNetwork }).dockerAPI(),
+	writeRoute(http.MethodPost, "/networks/prune", func(c *Controller) http.HandlerFunc { return c.pruneNetworks }).dockerAPI(),
 	get("/networks/{id}", func(c *Controller) http.HandlerFunc { return c.inspectNetwork }).dockerAPI(),
 	writeRoute(http.MethodDelete, "/networks/{id}", func(c *Controller) http.HandlerFunc { return c.removeNetwork }).dockerAPI(),
 	writeRoute(http.MethodPost, "/networks/{id}/connect", func(c *Controller) http.HandlerFunc { return c.connect }).dockerAPI(),

@@ -23,7 +23,9 @@ const (
 // environment says, and the global flags' values.
 type app struct {
 	stdout, stderr io.Writer
-	env            func(string) string
+	// stdin is what prompts and `restore` read (nil: the process's).
+	stdin io.Reader
+	env   func(string) string
 	// now is the clock for "3s ago" columns.
 	now func() time.Time
 
@@ -31,6 +33,11 @@ type app struct {
 	// environment, else the default".
 	controller string
 	token      string
+
+	// helpErr is set when help was asked of a subcommand that does not
+	// exist (`ovsnetctl network frob --help`): cobra's help path cannot
+	// fail by itself.
+	helpErr error
 }
 
 // execute builds the command tree, runs args through it and reports the
@@ -40,7 +47,14 @@ func (a *app) execute(ctx context.Context, args []string) int {
 	root.SetArgs(args)
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
-	return a.report(root.ExecuteContext(ctx))
+	if a.stdin != nil {
+		root.SetIn(a.stdin)
+	}
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		err = a.helpErr
+	}
+	return a.report(err)
 }
 
 func (a *app) newRootCommand() *cobra.Command {
@@ -49,6 +63,11 @@ func (a *app) newRootCommand() *cobra.Command {
 		Short: "Manage ovsnet networks, endpoints and hosts",
 		Long: "ovsnetctl manages ovsnet, an Open vSwitch based multi-host container network.\n" +
 			"It talks to the ovsnet controller (--controller, or " + envController + ").",
+		Example: `  export OVSNET_CONTROLLER=http://controller.example:8080
+  ovsnetctl network create -d overlay testnet02
+  ovsnetctl network connect --host h1 --netns /run/netns/web testnet02 web
+  ovsnetctl host ls
+  ovsnetctl endpoint ls --network testnet02`,
 		SilenceErrors:         true,
 		SilenceUsage:          true,
 		DisableFlagsInUseLine: true,
@@ -57,6 +76,33 @@ func (a *app) newRootCommand() *cobra.Command {
 	}
 	root.SetFlagErrorFunc(flagError)
 	root.SetUsageTemplate(groupAwareUsage(root.UsageTemplate()))
+	// Help for a subcommand that does not exist is an error, with or
+	// without --help: a script must not take the group's help for success.
+	defaultHelp := root.HelpFunc()
+	root.SetHelpFunc(func(cmd *cobra.Command, args []string) {
+		if rest := cmd.Flags().Args(); cmd.HasAvailableSubCommands() && len(rest) > 0 {
+			a.helpErr = unknownSubcommand(cmd, rest)
+			return
+		}
+		defaultHelp(cmd, args)
+	})
+	root.SetHelpCommand(&cobra.Command{
+		Use:   "help [COMMAND]",
+		Short: "Help about any command",
+		Example: `  ovsnetctl help network connect
+  ovsnetctl network connect --help`,
+		DisableFlagsInUseLine: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			target, rest, err := cmd.Root().Find(args)
+			if err != nil {
+				return unknownSubcommand(cmd.Root(), args)
+			}
+			if len(rest) > 0 {
+				return unknownSubcommand(target, rest)
+			}
+			return target.Help()
+		},
+	})
 	flags := root.PersistentFlags()
 	flags.StringVar(&a.controller, "controller", "",
 		fmt.Sprintf("controller address (env %s, default %s)", envController, defaultController))

@@ -13,8 +13,10 @@ import (
 // newEndpointCommand groups ovsnet's endpoint views.
 func (a *app) newEndpointCommand() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:                   "endpoint",
-		Short:                 "Inspect endpoints (containers attached to networks)",
+		Use:   "endpoint",
+		Short: "Inspect endpoints (containers attached to networks)",
+		Example: `  ovsnetctl endpoint ls
+  ovsnetctl endpoint ls --host h1`,
 		DisableFlagsInUseLine: true,
 		Args:                  unknownSubcommand,
 		RunE:                  showHelp,
@@ -32,9 +34,15 @@ func (a *app) newEndpointListCommand() *cobra.Command {
 		noTrunc       bool
 	)
 	cmd := &cobra.Command{
-		Use:                   "ls [OPTIONS]",
-		Aliases:               []string{"list"},
-		Short:                 "List endpoints",
+		Use:     "ls [OPTIONS]",
+		Aliases: []string{"list"},
+		Short:   "List endpoints",
+		Long: "List endpoints with their addresses and what their host's agent reports: STATUS is\n" +
+			"pending (not reported yet), ready (plumbed) or error (the agent's reason is in\n" +
+			"`ovsnetctl network connect -v` and the agent's log).",
+		Example: `  ovsnetctl endpoint ls
+  ovsnetctl endpoint ls --network testnet02
+  ovsnetctl endpoint ls --host h1 -q --no-trunc`,
 		DisableFlagsInUseLine: true,
 		Args:                  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

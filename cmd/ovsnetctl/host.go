@@ -14,8 +14,10 @@ import (
 // newHostCommand groups ovsnet's host views.
 func (a *app) newHostCommand() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:                   "host",
-		Short:                 "Inspect hosts (machines running an ovsnet agent)",
+		Use:   "host",
+		Short: "Inspect hosts (machines running an ovsnet agent)",
+		Example: `  ovsnetctl host ls
+  ovsnetctl host rm h3`,
 		DisableFlagsInUseLine: true,
 		Args:                  unknownSubcommand,
 		RunE:                  showHelp,
@@ -69,9 +71,15 @@ const (
 // how many endpoints it carries and when it last applied its state.
 func (a *app) newHostListCommand() *cobra.Command {
 	return &cobra.Command{
-		Use:                   "ls",
-		Aliases:               []string{"list"},
-		Short:                 "List hosts",
+		Use:     "ls",
+		Aliases: []string{"list"},
+		Short:   "List hosts",
+		Long: "List hosts: each one's tunnel address, status, endpoints, agent version and last sync.\n\n" +
+			"STATUS is alive (its agent holds its Consul session), down (the agent is gone, for less\n" +
+			"than the controller's -host-grace), dead (gone for longer: remove it with `host rm`, or\n" +
+			"let -reap-dead-hosts do it) or unregistered (endpoints name it, but no agent ever\n" +
+			"registered it).",
+		Example:               `  ovsnetctl host ls`,
 		DisableFlagsInUseLine: true,
 		Args:                  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

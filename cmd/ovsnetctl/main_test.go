@@ -239,10 +239,10 @@ func TestGroupCommandsShowHelp(t *testing.T) {
 	if r.code != 0 || r.stderr != "" {
 		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
 	}
-	if want := "Manage networks\n\nUsage:\n  ovsnetctl network [command]\n\nAvailable Commands:\n"; !strings.HasPrefix(r.stdout, want) {
+	if want := "Manage networks\n\nUsage:\n  ovsnetctl network [command]\n\nExamples:\n"; !strings.HasPrefix(r.stdout, want) {
 		t.Errorf("help starts\n%s\nwant\n%s", r.stdout, want)
 	}
-	for _, sub := range []string{"create", "ls", "inspect", "rm", "connect", "disconnect"} {
+	for _, sub := range []string{"create", "ls", "inspect", "rm", "connect", "disconnect", "prune"} {
 		if !strings.Contains(r.stdout, "\n  "+sub+" ") {
 			t.Errorf("help does not list %q:\n%s", sub, r.stdout)
 		}

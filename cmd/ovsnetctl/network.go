@@ -11,8 +11,11 @@ import (
 // newNetworkCommand groups the `docker network`-like commands.
 func (a *app) newNetworkCommand() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:                   "network",
-		Short:                 "Manage networks",
+		Use:   "network",
+		Short: "Manage networks",
+		Example: `  ovsnetctl network ls
+  ovsnetctl network create testnet02
+  ovsnetctl network connect --help`,
 		DisableFlagsInUseLine: true,
 		Args:                  unknownSubcommand,
 		RunE:                  showHelp,
@@ -24,6 +27,7 @@ func (a *app) newNetworkCommand() *cobra.Command {
 		a.newNetworkRemoveCommand(),
 		a.newNetworkConnectCommand(),
 		a.newNetworkDisconnectCommand(),
+		a.newNetworkPruneCommand(),
 	)
 	return cmd
 }
@@ -33,9 +37,13 @@ func (a *app) newNetworkCommand() *cobra.Command {
 func (a *app) newNetworkRemoveCommand() *cobra.Command {
 	var force bool
 	cmd := &cobra.Command{
-		Use:                   "rm [OPTIONS] NETWORK [NETWORK...]",
-		Aliases:               []string{"remove"},
-		Short:                 "Remove one or more networks",
+		Use:     "rm [OPTIONS] NETWORK [NETWORK...]",
+		Aliases: []string{"remove"},
+		Short:   "Remove one or more networks",
+		Long: "Remove networks by name, ID or unique ID prefix. A network with endpoints on any host\n" +
+			"is refused (disconnect them first).",
+		Example: `  ovsnetctl network rm testnet04
+  ovsnetctl network rm -f testnet08 testnet09     # no error for one that does not exist`,
 		DisableFlagsInUseLine: true,
 		Args:                  minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

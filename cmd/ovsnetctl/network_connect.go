@@ -33,8 +33,16 @@ type connectOptions struct {
 func (a *app) newNetworkConnectCommand() *cobra.Command {
 	var o connectOptions
 	cmd := &cobra.Command{
-		Use:                   "connect [OPTIONS] NETWORK CONTAINER",
-		Short:                 "Connect a container to a network",
+		Use:   "connect [OPTIONS] NETWORK CONTAINER",
+		Short: "Connect a container to a network",
+		Long: "Connect a container to a network. A container that is a plain network namespace is\n" +
+			"placed the first time with --host and --netns; its further networks need only its name.\n" +
+			"Containers of a Docker engine are connected by that engine through ovsnet's plugin\n" +
+			"(docker network connect on their host). The command returns once the container's\n" +
+			"host has plumbed the interface.",
+		Example: `  ovsnetctl network connect --host h1 --netns /run/netns/web testnet02 web   # first network of a container
+  ovsnetctl network connect --ip 10.0.1.100 --alias www testnet04 web         # further networks: by name
+  ovsnetctl network connect --link db:mysql -v testnet02 app`,
 		DisableFlagsInUseLine: true,
 		Args:                  exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -61,7 +69,7 @@ func (a *app) newNetworkConnectCommand() *cobra.Command {
 	flags.StringVar(&o.ipv6, "ip6", "", "IPv6 address (e.g., 2001:db8::33)")
 	flags.StringSliceVar(&o.aliases, "alias", nil, "Add network-scoped alias for the container")
 	flags.StringArrayVar(&o.links, "link", nil, "Add link to another container (NAME[:ALIAS])")
-	flags.StringSliceVar(&o.linkLocalIPs, "link-local-ip", nil, "Add a link-local address for the container")
+	flags.StringSliceVar(&o.linkLocalIPs, "link-local-ip", nil, "Add a link-local address for the container (not supported: refused)")
 	flags.StringArrayVar(&o.driverOpts, "driver-opt", nil, "driver options for the network (key=value)")
 	flags.StringVar(&o.mac, "mac-address", "", "Container MAC address (e.g., 92:d0:c6:0a:29:33)")
 	flags.StringVar(&o.host, "host", "", "Host the container runs on (plain network namespace containers)")
@@ -88,10 +96,8 @@ func (o *connectOptions) request(container string) (model.NetworkConnectRequest,
 			return req, fmt.Errorf("invalid --ip6 %s: not an IPv6 address", o.ipv6)
 		}
 	}
-	for _, ip := range o.linkLocalIPs {
-		if _, err := netip.ParseAddr(ip); err != nil {
-			return req, fmt.Errorf("invalid --link-local-ip %s: %w", ip, err)
-		}
+	if len(o.linkLocalIPs) > 0 {
+		return req, errors.New("--link-local-ip is not supported: ovsnet gives a container exactly its --ip and --ip6 addresses (and the IPv6 link-local address of its MAC)")
 	}
 	if o.mac != "" {
 		if _, err := model.ParseMAC(o.mac); err != nil {
@@ -159,18 +165,26 @@ func (o *connectOptions) request(container string) (model.NetworkConnectRequest,
 func (a *app) newNetworkDisconnectCommand() *cobra.Command {
 	var force bool
 	cmd := &cobra.Command{
-		Use:                   "disconnect [OPTIONS] NETWORK CONTAINER",
-		Short:                 "Disconnect a container from a network",
+		Use:   "disconnect [OPTIONS] NETWORK CONTAINER",
+		Short: "Disconnect a container from a network",
+		Long: "Disconnect a container from a network: its endpoint is removed from the cluster at once\n" +
+			"and its address released, whether or not the container, or its host, is still there\n" +
+			"(a host that is down unplugs the interface when its agent comes back).",
+		Example: `  ovsnetctl network disconnect testnet04 web
+  ovsnetctl network disconnect testnet02 3f2a9c1e5b7d        # a container ID, or an endpoint ID`,
 		DisableFlagsInUseLine: true,
 		Args:                  exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if force {
+				return errors.New("--force is not supported, nor needed: ovsnet always disconnects at once, even when the container or its host is gone")
+			}
 			c, err := a.client()
 			if err != nil {
 				return err
 			}
-			return c.Disconnect(cmd.Context(), args[0], model.NetworkDisconnectRequest{Container: args[1], Force: force})
+			return c.Disconnect(cmd.Context(), args[0], model.NetworkDisconnectRequest{Container: args[1]})
 		},
 	}
-	cmd.Flags().BoolVarP(&force, "force", "f", false, "Force the container to disconnect from a network")
+	cmd.Flags().BoolVarP(&force, "force", "f", false, "Force the container to disconnect from a network (refused: every disconnect is forced)")
 	return cmd
 }

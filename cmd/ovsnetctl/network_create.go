@@ -13,13 +13,19 @@ import (
 // createOptions are `network create`'s flags.
 type createOptions struct {
 	driver     string
+	scope      string
 	internal   bool
 	ipv6       bool
 	attachable bool
+	ingress    bool
+	configOnly bool
+	configFrom string
 	opts       []string
 	labels     []string
 	host       string
 	mtu        int
+	ipamDriver string
+	ipamOpts   []string
 	ipam       ipamOptions
 }
 
@@ -28,12 +34,20 @@ type createOptions struct {
 func (a *app) newNetworkCreateCommand() *cobra.Command {
 	var o createOptions
 	cmd := &cobra.Command{
-		Use:                   "create [OPTIONS] NETWORK",
-		Short:                 "Create a network",
+		Use:   "create [OPTIONS] NETWORK",
+		Short: "Create a network",
+		Long: "Create a network. Overlay networks (the default driver) span every host; bridge\n" +
+			"networks live on the one host named by --host. Every flag of `docker network create`\n" +
+			"is understood: what ovsnet cannot do is refused with the reason, never ignored.",
+		Example: `  ovsnetctl network create testnet02                                  # overlay, subnet from the default pools
+  ovsnetctl network create --internal testnet03                       # no way out of the network
+  ovsnetctl network create --subnet 10.0.1.0/24 --ipv6 --subnet fd00:4::/64 testnet04
+  ovsnetctl network create -d bridge --host h1 testnet01              # a bridge network lives on one host
+  ovsnetctl network create --subnet 10.0.9.0/24 --ip-range 10.0.9.128/25 --aux-address router=10.0.9.2 web`,
 		DisableFlagsInUseLine: true,
 		Args:                  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			req, err := o.request(args[0], cmd.Flags().Changed("mtu"))
+			req, err := o.request(args[0], cmd.Flags().Changed)
 			if err != nil {
 				return err
 			}
@@ -56,7 +70,13 @@ func (a *app) newNetworkCreateCommand() *cobra.Command {
 	flags.StringVarP(&o.driver, "driver", "d", string(model.DriverOverlay), `Driver to manage the Network ("overlay" or "bridge")`)
 	flags.BoolVar(&o.internal, "internal", false, "Restrict external access to the network")
 	flags.BoolVar(&o.ipv6, "ipv6", false, "Enable IPv6 networking")
-	flags.BoolVar(&o.attachable, "attachable", false, "Enable manual container attachment")
+	flags.StringVar(&o.scope, "scope", "", `Control the network's scope ("global" or "swarm" for overlay, "local" for bridge; must fit the driver)`)
+	flags.BoolVar(&o.attachable, "attachable", false, "Enable manual container attachment (every ovsnet network is attachable; --attachable=false is refused)")
+	flags.BoolVar(&o.ingress, "ingress", false, "Create swarm routing-mesh network (not supported: refused)")
+	flags.BoolVar(&o.configOnly, "config-only", false, "Create a configuration only network (not supported: refused)")
+	flags.StringVar(&o.configFrom, "config-from", "", "The network from which to copy the configuration (not supported: refused)")
+	flags.StringVar(&o.ipamDriver, "ipam-driver", "default", `IP Address Management Driver ("default" or "ovsnet": both are ovsnet's own allocator)`)
+	flags.StringArrayVar(&o.ipamOpts, "ipam-opt", nil, "Set IPAM driver specific options (ovsnet's allocator takes none: refused)")
 	flags.StringArrayVarP(&o.opts, "opt", "o", nil, "Set driver specific options (key=value)")
 	flags.StringArrayVar(&o.labels, "label", nil, "Set metadata on a network (key=value)")
 	flags.StringVar(&o.host, "host", "", "Host owning the network (bridge driver; sets option "+model.OptHost+")")
@@ -70,14 +90,30 @@ func (a *app) newNetworkCreateCommand() *cobra.Command {
 
 // request builds the Docker-shaped create request, checking locally what
 // can be checked without the controller (which has the last word).
-func (o *createOptions) request(name string, mtuGiven bool) (model.NetworkCreateRequest, error) {
+func (o *createOptions) request(name string, given func(flag string) bool) (model.NetworkCreateRequest, error) {
 	var req model.NetworkCreateRequest
 	if err := model.ValidateName("network", name); err != nil {
 		return req, err
 	}
+	if given("attachable") && !o.attachable {
+		return req, errors.New("--attachable=false is not supported: every ovsnet network is attachable (containers join with `network connect`)")
+	}
+	if len(o.ipamOpts) > 0 {
+		return req, errors.New("--ipam-opt is not supported: ovsnet's allocator takes no options (use --subnet, --ip-range, --gateway and --aux-address)")
+	}
+	switch o.ipamDriver {
+	case "default", "ovsnet":
+	default:
+		return req, fmt.Errorf("--ipam-driver %s is not supported: ovsnet allocates addresses itself (use \"default\" or \"ovsnet\")", o.ipamDriver)
+	}
 	ipam, err := o.ipam.build()
 	if err != nil {
 		return req, err
+	}
+	ipam.Driver = o.ipamDriver
+	var configFrom *model.ConfigReference
+	if o.configFrom != "" {
+		configFrom = &model.ConfigReference{Network: o.configFrom}
 	}
 	options, err := parseKeyValues("--opt", o.opts)
 	if err != nil {
@@ -95,7 +131,7 @@ func (o *createOptions) request(name string, mtuGiven bool) (model.NetworkCreate
 			return req, err
 		}
 	}
-	if mtuGiven {
+	if given("mtu") {
 		if o.mtu <= 0 {
 			return req, errors.New("invalid --mtu: must be a positive number of bytes")
 		}
@@ -107,10 +143,14 @@ func (o *createOptions) request(name string, mtuGiven bool) (model.NetworkCreate
 		Name:           name,
 		CheckDuplicate: true,
 		Driver:         o.driver,
+		Scope:          o.scope,
 		EnableIPv6:     o.ipv6,
 		IPAM:           ipam,
 		Internal:       o.internal,
 		Attachable:     o.attachable,
+		Ingress:        o.ingress,
+		ConfigOnly:     o.configOnly,
+		ConfigFrom:     configFrom,
 		Options:        options,
 		Labels:         labels,
 	}, nil

@@ -18,8 +18,11 @@ import (
 func (a *app) newNetworkInspectCommand() *cobra.Command {
 	var format string
 	cmd := &cobra.Command{
-		Use:                   "inspect [OPTIONS] NETWORK [NETWORK...]",
-		Short:                 "Display detailed information on one or more networks",
+		Use:   "inspect [OPTIONS] NETWORK [NETWORK...]",
+		Short: "Display detailed information on one or more networks",
+		Example: `  ovsnetctl network inspect testnet02
+  ovsnetctl network inspect -f '{{.Options}}' testnet02
+  ovsnetctl network inspect -f '{{range .Containers}}{{.Name}} {{.IPv4Address}} {{.Host}}{{println}}{{end}}' testnet02`,
 		DisableFlagsInUseLine: true,
 		Args:                  minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

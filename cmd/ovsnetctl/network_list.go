@@ -16,15 +16,29 @@ func (a *app) newNetworkListCommand() *cobra.Command {
 		quiet   bool
 		noTrunc bool
 		filters []string
+		format  string
 	)
 	cmd := &cobra.Command{
-		Use:                   "ls [OPTIONS]",
-		Aliases:               []string{"list"},
-		Short:                 "List networks",
+		Use:     "ls [OPTIONS]",
+		Aliases: []string{"list"},
+		Short:   "List networks",
+		Long: "List networks, every host's, as `docker network ls` does.\n\n" +
+			"--format takes a Go template with the placeholders .ID, .Name, .Driver, .Scope,\n" +
+			".IPv6, .Internal, .Labels, .Label \"KEY\" and .CreatedAt; \"table TEMPLATE\" adds a\n" +
+			"header and aligns the columns, \"json\" prints each network as one line of JSON.",
+		Example: `  ovsnetctl network ls
+  ovsnetctl network ls -f driver=bridge -f label=tier=front
+  ovsnetctl network ls --format '{{.Name}} {{.Driver}}'
+  ovsnetctl network ls --format 'table {{.Name}}\t{{.Scope}}\t{{.Internal}}'
+  ovsnetctl network ls -q --no-trunc`,
 		DisableFlagsInUseLine: true,
 		Args:                  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			match, err := parseNetworkFilters(filters)
+			if err != nil {
+				return err
+			}
+			render, err := networkListFormat(format, quiet)
 			if err != nil {
 				return err
 			}
@@ -37,6 +51,15 @@ func (a *app) newNetworkListCommand() *cobra.Command {
 				return err
 			}
 			sort.SliceStable(networks, func(i, j int) bool { return naturalLess(networks[i].Name, networks[j].Name) })
+			if render != nil {
+				var rows []networkRow
+				for _, n := range networks {
+					if match(n) {
+						rows = append(rows, networkRow{n: n, noTrunc: noTrunc})
+					}
+				}
+				return render(a.stdout, rows)
+			}
 			if quiet {
 				for _, n := range networks {
 					if match(n) {
@@ -57,6 +80,7 @@ func (a *app) newNetworkListCommand() *cobra.Command {
 	flags := cmd.Flags()
 	flags.BoolVarP(&quiet, "quiet", "q", false, "Only display network IDs")
 	flags.BoolVar(&noTrunc, "no-trunc", false, "Do not truncate the output")
+	flags.StringVar(&format, "format", "", `Pretty-print networks using a Go template ("table TEMPLATE", "json", or a template)`)
 	flags.StringArrayVarP(&filters, "filter", "f", nil,
 		"Provide filter values (e.g. 'driver=bridge'; also name, id, scope, label)")
 	return cmd

@@ -233,7 +233,6 @@ func TestNetworkDisconnect(t *testing.T) {
 		body string
 	}{
 		{[]string{"network", "disconnect", "web", "c1"}, `{"Container":"c1","Force":false}`},
-		{[]string{"network", "disconnect", "-f", "web", "c1"}, `{"Container":"c1","Force":true}`},
 	} {
 		f := newFakeController(t, map[string]reply{"POST /networks/web/disconnect": {200, ``}})
 		ovsnetctl(f.srv.URL, tc.args...).expect(t, 0, "", "")

@@ -29,6 +29,9 @@ func (a *app) newTraceCommand() *cobra.Command {
 			"from the source's port; when it enters the tunnel, the destination's host\n" +
 			"traces it on. The verdict says whether it is delivered, or which table\n" +
 			"dropped it and why.",
+		Example: `  ovsnetctl trace web@testnet02 mysql01@testnet02
+  ovsnetctl trace --proto tcp --port 3306 web@testnet02 mysql01@testnet02
+  ovsnetctl trace --raw --json app local1`,
 		DisableFlagsInUseLine: true,
 		Args:                  exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -32,6 +32,7 @@ func (a *app) newVersionCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:                   "version",
 		Short:                 "Show the ovsnetctl and controller versions",
+		Example:               "  ovsnetctl version",
 		DisableFlagsInUseLine: true,
 		Args:                  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
