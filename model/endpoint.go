@@ -67,6 +67,11 @@ type Link struct {
 // keeps names unique in practice and recognisable in `ovs-vsctl show`.
 func (e *Endpoint) PortName() string { return "ovs" + e.ID[:11] }
 
+// AwaitingDockerName says whether Docker created this endpoint and the
+// plugin has not yet told which container it belongs to (its name,
+// aliases and links): until then its container id is its own id.
+func (e *Endpoint) AwaitingDockerName() bool { return e.Docker && e.ContainerID == e.ID }
+
 // ShortID is Docker's 12-character form of an id.
 func ShortID(id string) string {
 	if len(id) > 12 {

@@ -59,9 +59,10 @@ type Resolver struct {
 	index atomic.Pointer[dnsIndex]
 	fwd   *dnsForwarder
 	rc    *resolvConfs
+	held  *holdQueue
 
 	// stats, for logs and tests
-	queries, forwarded, dropped atomic.Uint64
+	queries, forwarded, dropped, released atomic.Uint64
 }
 
 // New returns the resolver extension for agent a (nil: the resolver learns
@@ -80,7 +81,7 @@ func New(cfg Config, a Agent, log *slog.Logger) *Resolver {
 	if log == nil {
 		log = slog.Default()
 	}
-	d := &Resolver{a: a, cfg: cfg, log: log.With("part", "dns")}
+	d := &Resolver{a: a, cfg: cfg, log: log.With("part", "dns"), held: newHoldQueue()}
 	if len(cfg.Upstreams) > 0 {
 		d.fwd = newDNSForwarder(cfg.Upstreams, cfg.UpstreamTimeout, 1024)
 	}
@@ -99,8 +100,9 @@ func (d *Resolver) Name() string { return "dns" }
 // and then with every new one, one call at a time.
 func (d *Resolver) OnState(st *model.HostState) {
 	start := time.Now()
-	ix := buildDNSIndex(st, d.fwd != nil)
+	ix := buildDNSIndex(st, d.fwd != nil, d.held.namelessUntil(st, start))
 	d.index.Store(ix)
+	d.held.wake()
 	d.log.Debug("dns index", "generation", st.Generation, "askers", len(ix.views), "took", time.Since(start).Round(time.Microsecond))
 	if d.rc != nil {
 		d.rc.sync(st)
@@ -128,6 +130,8 @@ func (d *Resolver) Run(ctx context.Context) error {
 		ls = append(ls, l)
 	}
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); d.serveHeld(ctx) }()
 	for _, l := range ls {
 		wg.Add(1)
 		go func() { defer wg.Done(); l.serve(ctx) }()
@@ -137,8 +141,13 @@ func (d *Resolver) Run(ctx context.Context) error {
 	return nil
 }
 
-// resolve answers one message from view v into out.
+// resolve answers one message from view v into out. A name not found
+// while names are still on their way (hold.go) is dnsHold.
 func (d *Resolver) resolve(ix *dnsIndex, v *dnsView, msg, out []byte) ([]byte, dnsAction, int) {
 	d.queries.Add(1)
-	return ix.answer(v, msg, out)
+	reply, act, maxSize := ix.answer(v, msg, out)
+	if act == dnsReply && isNXDomain(reply) && v.awaitingNames(time.Now()) {
+		return reply, dnsHold, maxSize
+	}
+	return reply, act, maxSize
 }

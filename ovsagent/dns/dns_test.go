@@ -22,7 +22,7 @@ import (
 //
 //	front  overlay 10.0.0.0/24 + fd00:2::/64 (VNI 4097): web (h1, alias www, link mysql01:db), mysql01 (h2)
 //	back   overlay 10.0.1.0/24 (VNI 4098): mysql01 (h2, alias database), api (h1)
-//	intern internal 10.0.2.0/24 (VNI 4099): api (h1), secret (h2)
+//	intern internal 10.0.2.0/24 (VNI 4099): api (h1), secret (h2), vault (h1, on no other network)
 //	other  overlay 10.0.0.0/24, the same subnet as front (VNI 4100): dup (h1, web's address), peer (h3)
 func dnsTestState() *model.HostState {
 	pfx, addr := netip.MustParsePrefix, netip.MustParseAddr
@@ -66,6 +66,7 @@ func dnsTestState() *model.HostState {
 			ep(back, "h1", "api", "10.0.1.2/24", ""),
 			apiIntern,
 			ep(intern, "h2", "secret", "10.0.2.3/24", ""),
+			ep(intern, "h1", "vault", "10.0.2.4/24", ""),
 			ep(other, "h1", "dup", "10.0.0.2/24", ""),
 			ep(other, "h3", "peer", "10.0.0.3/24", ""),
 		},
@@ -117,8 +118,8 @@ func answers(r *dns.Msg) string {
 
 func TestDNSLookupRules(t *testing.T) {
 	st := dnsTestState()
-	ix := buildDNSIndex(st, false)
-	ixFwd := buildDNSIndex(st, true)
+	ix := buildDNSIndex(st, false, nil)
+	ixFwd := buildDNSIndex(st, true, nil)
 	view := func(ix *dnsIndex, vni uint32, a string) *dnsView {
 		return ix.views[dnsViewKey{vni, netip.MustParseAddr(a)}]
 	}
@@ -143,6 +144,7 @@ func TestDNSLookupRules(t *testing.T) {
 			webLL:       view(ix, 4097, model.LinkLocal(model.MACFromIPv4(netip.MustParseAddr("10.0.0.2"))).String()),
 			"api/back":  view(ix, 4098, "10.0.1.2"),
 			"api/inner": view(ix, 4099, "10.0.2.2"),
+			"vault":     view(ix, 4099, "10.0.2.4"),
 			"dup":       view(ix, 4100, "10.0.0.2"),
 			"host":      ix.host,
 			"stranger":  view(ix, 4097, "10.0.0.99"),
@@ -202,7 +204,9 @@ func TestDNSLookupRules(t *testing.T) {
 		{web, "nosuch.", A, nx, ""},
 		{web, "nosuch.front.", A, nx, ""},
 		{web, "api.back.", A, nx, ""},
-		{"api/inner", "example.test.", A, nx, ""},
+		{"api/inner", "example.test.", A, refused, ""}, // api also has a way out (back)
+		{"vault", "example.test.", A, nx, ""},          // internal networks only
+		{"vault", "secret.", A, ok, "A 10.0.2.3"},
 		{"stranger", "mysql01.", A, refused, ""},
 		// Networks without endpoints here are ovsnet's too (the catalog).
 		{web, "x.far.", A, nx, ""},
@@ -245,7 +249,8 @@ func TestDNSLookupRules(t *testing.T) {
 		{web, "nosuch.back.", A, nx, ""},
 		{web, "x.far.", A, nx, ""},
 		{web, "9.0.0.10.in-addr.arpa.", PTR, nx, ""},
-		{"api/inner", "example.test.", A, nx, ""},
+		{"api/inner", "example.test.", A, forwards, ""},
+		{"vault", "example.test.", A, nx, ""},
 		{"api/back", "example.test.", A, forwards, ""},
 	}
 	for _, c := range fwdCases {
@@ -271,7 +276,7 @@ func TestDNSAnswerFormat(t *testing.T) {
 		st.Endpoints = append(st.Endpoints, model.Endpoint{ID: fmt.Sprintf("%064x", 9000+i), NetworkID: front.ID, Host: "h2",
 			ContainerName: fmt.Sprintf("w%d", i), Aliases: []string{"pool"}, IPv4: netip.PrefixFrom(ip, 24), MAC: model.MACFromIPv4(ip)})
 	}
-	ix := buildDNSIndex(st, false)
+	ix := buildDNSIndex(st, false, nil)
 	v := ix.views[dnsViewKey{4097, netip.MustParseAddr("10.0.0.2")}]
 	for _, edns := range []uint16{0, 4096} {
 		q := new(dns.Msg)
@@ -303,7 +308,7 @@ func TestDNSAnswerFormat(t *testing.T) {
 
 // Malformed and unusual messages get the right error, never a panic.
 func TestDNSSlowPath(t *testing.T) {
-	ix := buildDNSIndex(dnsTestState(), false)
+	ix := buildDNSIndex(dnsTestState(), false, nil)
 	v := ix.views[dnsViewKey{4097, netip.MustParseAddr("10.0.0.2")}]
 	pack := func(m *dns.Msg) []byte {
 		b, err := m.Pack()
@@ -375,7 +380,7 @@ func TestDNSSlowPath(t *testing.T) {
 // A query frame from the DNS port is answered with a frame the container
 // accepts: MACs, addresses and ports turned around, valid checksums.
 func TestDNSFrameRoundTrip(t *testing.T) {
-	ix := buildDNSIndex(dnsTestState(), false)
+	ix := buildDNSIndex(dnsTestState(), false, nil)
 	for _, src := range []string{"10.0.0.2", "fd00:2::2"} {
 		srcIP := netip.MustParseAddr(src)
 		dst := netip.MustParseAddr("10.0.0.1")
@@ -519,7 +524,7 @@ func TestDNSResolvConf(t *testing.T) {
 func TestDNSIndexSpeed(t *testing.T) {
 	st := bigDNSState(2000)
 	start := time.Now()
-	ix := buildDNSIndex(st, false)
+	ix := buildDNSIndex(st, false, nil)
 	took := time.Since(start)
 	t.Logf("indexed %d endpoints (%d local askers) in %v", len(st.Endpoints), len(ix.views), took)
 	if took > time.Second {
@@ -543,7 +548,7 @@ func bigDNSState(n int) *model.HostState {
 
 func BenchmarkDNSAnswer(b *testing.B) {
 	st := bigDNSState(2000)
-	ix := buildDNSIndex(st, false)
+	ix := buildDNSIndex(st, false, nil)
 	v := ix.views[dnsViewKey{4097, netip.MustParseAddr("10.0.0.2")}]
 	var msgs [][]byte
 	for i := 0; i < 64; i++ {
@@ -565,7 +570,7 @@ func BenchmarkDNSAnswer(b *testing.B) {
 }
 
 func FuzzDNSAnswer(f *testing.F) {
-	ix := buildDNSIndex(dnsTestState(), true)
+	ix := buildDNSIndex(dnsTestState(), true, nil)
 	v := ix.views[dnsViewKey{4097, netip.MustParseAddr("10.0.0.2")}]
 	for _, name := range []string{"web.", "mysql01.front.", "2.0.0.10.in-addr.arpa.", "example.test."} {
 		q := new(dns.Msg)
@@ -631,7 +636,7 @@ func BenchmarkDNSIndex(b *testing.B) {
 	st := bigDNSState(2000)
 	b.ReportAllocs()
 	for range b.N {
-		buildDNSIndex(st, false)
+		buildDNSIndex(st, false, nil)
 	}
 }
 

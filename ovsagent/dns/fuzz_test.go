@@ -26,7 +26,7 @@ func FuzzAnswer(f *testing.F) {
 	}
 	f.Add([]byte{0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 0x0c})          // a pointer loop
 	f.Add([]byte{0, 1, 1, 0, 0, 2, 0, 0, 0, 0, 0, 1, 3, 'a', 'b', 'c', 0}) // two questions, truncated
-	ix := buildDNSIndex(dnsTestState(), true)
+	ix := buildDNSIndex(dnsTestState(), true, nil)
 	v := ix.views[dnsViewKey{4097, netip.MustParseAddr("10.0.0.2")}]
 	out := make([]byte, 0, 4096)
 	f.Fuzz(func(t *testing.T, msg []byte) {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/miekg/dns"
 
@@ -73,6 +74,9 @@ type dnsNet struct {
 	names map[string]*dnsRecord
 	// containers holds only container names, for links.
 	containers map[string]*dnsRecord
+	// namelessUntil: until then, a Docker endpoint of the network may
+	// still get its names (hold.go).
+	namelessUntil time.Time
 }
 
 // dnsRecord is everything a name answers, as resource records.
@@ -316,8 +320,9 @@ func buildRecords(m map[string]*recordBuilder) map[string]*dnsRecord {
 }
 
 // buildDNSIndex indexes a host state. forward says whether upstream
-// resolvers are configured.
-func buildDNSIndex(st *model.HostState, forward bool) *dnsIndex {
+// resolvers are configured; nameless says, per network id, until when
+// names may still arrive (hold.go; nil: none).
+func buildDNSIndex(st *model.HostState, forward bool, nameless map[string]time.Time) *dnsIndex {
 	ix := &dnsIndex{views: map[dnsViewKey]*dnsView{}, suffixes: map[string]bool{}}
 	builders := map[string]*netBuilder{}
 	var order []*netBuilder
@@ -359,7 +364,8 @@ func buildDNSIndex(st *model.HostState, forward bool) *dnsIndex {
 	nets := map[string]*dnsNet{}
 	host := &dnsView{names: map[string]*dnsRecord{}, forward: forward}
 	for _, nb := range order {
-		dn := &dnsNet{name: nb.net.Name, internal: nb.net.Internal, names: buildRecords(nb.names), containers: buildRecords(nb.containers)}
+		dn := &dnsNet{name: nb.net.Name, internal: nb.net.Internal, names: buildRecords(nb.names), containers: buildRecords(nb.containers),
+			namelessUntil: nameless[nb.net.ID]}
 		nets[nb.net.ID] = dn
 		// The host is on every network: it resolves NAME.NETWORK and
 		// reverse names (the first network by name wins an address two
@@ -394,6 +400,14 @@ func buildDNSIndex(st *model.HostState, forward bool) *dnsIndex {
 	}
 	for _, eps := range byContainer {
 		sort.Slice(eps, func(i, j int) bool { return netOf[eps[i].NetworkID].Name < netOf[eps[j].NetworkID].Name })
+		// A container with a way out may have its other names forwarded,
+		// whichever of its networks the query came in on (a Docker
+		// container's queries to its resolver take the host routes of an
+		// internal network's Join); one on internal networks only never.
+		external := false
+		for _, ep := range eps {
+			external = external || !netOf[ep.NetworkID].Internal
+		}
 		for _, asker := range eps {
 			ordered := []*model.Endpoint{asker}
 			for _, ep := range eps {
@@ -402,7 +416,7 @@ func buildDNSIndex(st *model.HostState, forward bool) *dnsIndex {
 				}
 			}
 			n := netOf[asker.NetworkID]
-			v := &dnsView{internal: n.Internal, forward: forward && !n.Internal}
+			v := &dnsView{internal: !external, forward: forward && external}
 			for _, ep := range ordered {
 				v.nets = append(v.nets, nets[ep.NetworkID])
 			}

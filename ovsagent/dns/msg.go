@@ -26,6 +26,9 @@ const (
 	dnsReply
 	// dnsForward: send the query to the upstream resolvers.
 	dnsForward
+	// dnsHold: not found yet, but names are on their way: hold the query
+	// (hold.go); the reply is the answer if they do not come.
+	dnsHold
 )
 
 // dnsQuery is the parsed question of a query in the common form.

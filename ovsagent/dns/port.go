@@ -117,6 +117,12 @@ func (d *Resolver) readPort(sock *packetSocket) {
 			h := f.headerLen()
 			buf := out.bufs[k]
 			reply, act, maxSize := d.resolve(ix, v, f.payload, buf[h:h])
+			if act == dnsHold {
+				if d.held.add(sock, &f, time.Now()) {
+					continue
+				}
+				act = dnsReply // too many held: answer what is known
+			}
 			switch act {
 			case dnsReply:
 				if len(reply) > len(buf)-h {
@@ -209,6 +215,8 @@ func (s *packetSocket) Write(b []byte) error {
 	}
 	return werr
 }
+
+func (s *packetSocket) isClosed() bool { return s.closed.Load() }
 
 func (s *packetSocket) Close() error {
 	s.closed.Store(true)

@@ -105,7 +105,10 @@ type Config struct {
 	// StateDir keeps the bindings of engine networks to ovsnet's
 	// (docker-networks.json).
 	StateDir string
-	Logger   *slog.Logger
+	// Resolvers are the upstream DNS servers Docker's embedded resolver
+	// forwards to; empty: found as Docker finds them (resolvers.go).
+	Resolvers []netip.Addr
+	Logger    *slog.Logger
 }
 
 // Plugin is the agent extension serving the plugin socket.
@@ -792,6 +795,8 @@ func (p *Plugin) join(ctx context.Context, body []byte) (any, error) {
 		if ep.IPv6.IsValid() && n.Gateway6.IsValid() {
 			res["GatewayIPv6"] = n.Gateway6.String()
 		}
+	} else if routes := p.resolverRoutes(ep, n); len(routes) > 0 {
+		res["StaticRoutes"] = routes
 	}
 	return res, nil
 }
