@@ -37,10 +37,8 @@ func main() {
 	prefix := flag.String("prefix", "ovsnet", "Consul KV prefix of ovsnet's state")
 	stateDir := flag.String("state-dir", "/var/lib/ovsnet", "where the agent keeps its last known state")
 	logLevel := flag.String("log-level", "info", "debug, info, warn or error")
-	for _, f := range features {
-		f.flags(flag.CommandLine)
-	}
-	flag.Parse()
+	registerFeatureFlags(flag.CommandLine)
+	help.Parse(flag.CommandLine, os.Args[1:], version.Version)
 
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {

@@ -31,7 +31,7 @@ func main() {
 	reap := flag.Bool("reap-dead-hosts", false, "remove dead hosts with their endpoints (their addresses released) by itself")
 	shutdownGrace := flag.Duration("shutdown-grace", 30*time.Second, "on SIGTERM, how long requests in flight may take before the replica stops")
 	logLevel := flag.String("log-level", "info", "debug, info, warn or error")
-	flag.Parse()
+	help.Parse(flag.CommandLine, os.Args[1:], controller.Version)
 
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
