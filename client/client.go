@@ -3,6 +3,7 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,6 +28,10 @@ type Client struct {
 	httpClient *http.Client
 	token      string
 	userAgent  string
+	// tlsConfig, when set, makes the client speak HTTPS (tls.go); unix
+	// says the controller is reached over a unix socket (never TLS).
+	tlsConfig *tls.Config
+	unix      bool
 }
 
 // Option configures a Client.
@@ -71,7 +76,9 @@ func WithUserAgent(ua string) Option {
 // namespaces of the same machine reach a controller).
 func New(baseURL string, opts ...Option) (*Client, error) {
 	hc := &http.Client{Timeout: DefaultTimeout}
-	if path, ok := unixSocketPath(baseURL); ok {
+	raw := baseURL
+	path, unix := unixSocketPath(baseURL)
+	if unix {
 		hc.Transport = &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
 			return d.DialContext(ctx, "unix", path)
@@ -86,9 +93,13 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		baseURL:    base,
 		httpClient: hc,
 		userAgent:  "ovsnet-client",
+		unix:       unix,
 	}
 	for _, opt := range opts {
 		opt(c)
+	}
+	if err := c.applyTLS(raw); err != nil {
+		return nil, err
 	}
 	return c, nil
 }

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"os"
@@ -32,9 +33,18 @@ type Config struct {
 	URL string
 	// ReadyTimeout bounds how long a connect waits for the agent.
 	ReadyTimeout time.Duration
-	// Token, when set, is required (as a bearer token) for every write.
-	Token  string
-	Logger *slog.Logger
+	// Token, when set, is required (as a bearer token) for every request
+	// but the public ones (auth.go).
+	Token string
+	// ForwardTLS, when set, is how this replica dials https:// replicas
+	// (the leader it forwards to): the CAs it trusts and the client
+	// certificate it shows when they require one.
+	ForwardTLS *tls.Config
+	// TraceRate and TraceBurst bound the traces each client may ask for
+	// (default one a second, ten at once).
+	TraceRate  float64
+	TraceBurst int
+	Logger     *slog.Logger
 	// Resync is how often the leader re-reads the whole intent from
 	// Consul to catch changes made behind its back (default 5 minutes).
 	Resync time.Duration
@@ -85,8 +95,9 @@ type Controller struct {
 	// saw it (a new leader starts counting anew).
 	downSince map[string]time.Time
 
-	proxies *proxyCache
-	metrics *httpMetrics
+	proxies    *proxyCache
+	traceLimit *clientLimiter
+	metrics    *httpMetrics
 	// streams counts the event streams being served.
 	streams atomic.Int32
 }
@@ -126,8 +137,9 @@ func New(cfg Config) (*Controller, error) {
 	c := &Controller{
 		st: store.New(countingBackend{b}, cfg.Prefix), log: cfg.Logger, id: cfg.ID, url: cfg.URL,
 		readyTimeout: cfg.ReadyTimeout, token: cfg.Token, resync: cfg.Resync, hostGrace: cfg.HostGrace, reap: cfg.ReapDeadHosts,
-		leaderCh: make(chan struct{}), changed: make(chan struct{}), proxies: newProxyCache(), downSince: map[string]time.Time{},
+		leaderCh: make(chan struct{}), changed: make(chan struct{}), proxies: newProxyCache(cfg.ForwardTLS), downSince: map[string]time.Time{},
 	}
+	c.traceLimit = newClientLimiter(cfg.TraceRate, cfg.TraceBurst)
 	c.metrics = newHTTPMetrics(c)
 	return c, nil
 }

@@ -222,7 +222,7 @@ func TestConcurrentAllocationAcrossReplicas(t *testing.T) {
 	}
 }
 
-func TestTokenGuardsWrites(t *testing.T) {
+func TestTokenGuardsWritesAndReads(t *testing.T) {
 	e := newEnv(t, 1, "s3cret")
 	code, body := e.do("POST", "/networks/create", `{"Name":"n","Driver":"overlay"}`)
 	if code != 401 || !strings.Contains(body, "requires a token") {
@@ -236,8 +236,12 @@ func TestTokenGuardsWrites(t *testing.T) {
 	if code != 201 {
 		t.Fatalf("write with the token: %d %s", code, body)
 	}
-	if code, _ := e.do("GET", "/networks", ""); code != 200 {
-		t.Fatalf("reads need no token: %d", code)
+	// Reads need it too (auth_test.go has the whole list).
+	if code, _ := e.do("GET", "/networks", ""); code != 401 {
+		t.Fatalf("read without the token: %d", code)
+	}
+	if code, _ := e.do("GET", "/networks", "", "Authorization", "Bearer s3cret"); code != 200 {
+		t.Fatalf("read with the token: %d", code)
 	}
 }
 

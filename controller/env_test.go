@@ -146,6 +146,9 @@ func (e *env) doOn(replica int, method, path, body string, headers ...string) (i
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json") // as every client sends a write
+	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}

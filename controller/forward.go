@@ -3,6 +3,7 @@ package controller
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -101,13 +102,17 @@ func withForwarded(r *http.Request, id string, body []byte) *http.Request {
 	return r
 }
 
-// proxyCache keeps one reverse proxy per leader URL.
+// proxyCache keeps one reverse proxy per leader URL. https:// leaders are
+// dialled with tlsConfig (nil: the system's roots, no client certificate).
 type proxyCache struct {
-	mu sync.Mutex
-	m  map[string]http.Handler
+	mu        sync.Mutex
+	m         map[string]http.Handler
+	tlsConfig *tls.Config
 }
 
-func newProxyCache() *proxyCache { return &proxyCache{m: map[string]http.Handler{}} }
+func newProxyCache(tlsConfig *tls.Config) *proxyCache {
+	return &proxyCache{m: map[string]http.Handler{}, tlsConfig: tlsConfig}
+}
 
 func (p *proxyCache) get(target string) http.Handler {
 	p.mu.Lock()
@@ -115,14 +120,19 @@ func (p *proxyCache) get(target string) http.Handler {
 	if h, ok := p.m[target]; ok {
 		return h
 	}
-	h := newProxy(target)
+	h := newProxy(target, p.tlsConfig)
 	p.m[target] = h
 	return h
 }
 
-// newProxy forwards to a replica at target: http://host:port or unix:/path.
-func newProxy(target string) http.Handler {
+// newProxy forwards to a replica at target: http://host:port,
+// https://host:port or unix:/path. The request goes on as it came,
+// Authorization header included: the leader checks the token again.
+func newProxy(target string, tlsConfig *tls.Config) http.Handler {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
+	if tlsConfig != nil {
+		transport.TLSClientConfig = tlsConfig.Clone()
+	}
 	base := &url.URL{Scheme: "http"}
 	if path, ok := strings.CutPrefix(target, "unix:"); ok {
 		path = strings.TrimPrefix(path, "//")

@@ -1,10 +1,8 @@
 package controller
 
 import (
-	"crypto/subtle"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -21,13 +19,21 @@ type route struct {
 	// docker routes are also served under a /vX.Y prefix, as the Engine
 	// API is.
 	docker bool
-	// write routes change the cluster: they need the token when one is set.
+	// write routes change the cluster: they must be JSON from the
+	// controller's own origin (auth.go). Every route that is not public
+	// needs the token when one is set.
 	write bool
 	// local routes are answered by the replica itself; all others go to
 	// the leader (see forward.go).
 	local bool
 	// prefix routes serve everything under path.
 	prefix bool
+	// public routes need no token: they show nothing of the cluster's
+	// state (ping, health, metrics, the UI's static files, the OpenAPI
+	// document).
+	public bool
+	// perClient routes are rate-limited per client (traces).
+	perClient bool
 }
 
 func get(path string, h func(c *Controller) http.HandlerFunc) route {
@@ -44,11 +50,12 @@ func wrap(h func(c *Controller) http.HandlerFunc) func(c *Controller) http.Handl
 
 func (r route) dockerAPI() route { r.docker = true; return r }
 func (r route) onReplica() route { r.local = true; return r }
+func (r route) open() route      { r.public = true; return r }
 
 // routes is the controller's API.
 var routes = []route{
 	// Docker Engine API (networks), with or without /vX.Y.
-	{methods: []string{http.MethodGet, http.MethodHead}, path: "/_ping", handler: wrap(func(c *Controller) http.HandlerFunc { return c.ping }), docker: true, local: true},
+	{methods: []string{http.MethodGet, http.MethodHead}, path: "/_ping", handler: wrap(func(c *Controller) http.HandlerFunc { return c.ping }), docker: true, local: true, public: true},
 	get("/version", func(c *Controller) http.HandlerFunc { return c.version }).dockerAPI().onReplica(),
 	get("/networks", func(c *Controller) http.HandlerFunc { return c.listNetworks }).dockerAPI(),
 	writeRoute(http.MethodPost, "/networks/create", func(c *Controller) http.HandlerFunc { return c.createNetwork }).dockerAPI(),
@@ -79,16 +86,16 @@ var routes = []route{
 	get("/ovsnet/v1/topology", func(c *Controller) http.HandlerFunc { return c.topologyHandler }),
 	get(eventsRoute, func(c *Controller) http.HandlerFunc { return c.eventsHandler }),
 	// A trace makes hosts run commands and writes to Consul: a write.
-	writeRoute(http.MethodPost, "/ovsnet/v1/traces", func(c *Controller) http.HandlerFunc { return c.traceHandler }),
-	get("/ovsnet/v1/openapi.json", func(c *Controller) http.HandlerFunc { return serveOpenAPI }).onReplica(),
+	{methods: []string{http.MethodPost}, path: "/ovsnet/v1/traces", handler: wrap(func(c *Controller) http.HandlerFunc { return c.traceHandler }), write: true, perClient: true},
+	get("/ovsnet/v1/openapi.json", func(c *Controller) http.HandlerFunc { return serveOpenAPI }).onReplica().open(),
 
 	// Operations and the web UI, answered by every replica.
-	get("/healthz", func(c *Controller) http.HandlerFunc { return c.healthz }).onReplica(),
-	{methods: []string{http.MethodGet}, path: "/metrics", local: true, handler: func(c *Controller) http.Handler {
+	get("/healthz", func(c *Controller) http.HandlerFunc { return c.healthz }).onReplica().open(),
+	{methods: []string{http.MethodGet}, path: "/metrics", local: true, public: true, handler: func(c *Controller) http.Handler {
 		return promhttp.HandlerFor(c.metrics.reg, promhttp.HandlerOpts{})
 	}},
-	{methods: []string{http.MethodGet, http.MethodHead}, path: "/", local: true, handler: wrap(func(c *Controller) http.HandlerFunc { return serveUIIndex })},
-	{methods: []string{http.MethodGet, http.MethodHead}, path: "/ui/", local: true, prefix: true, handler: func(c *Controller) http.Handler { return uiAssets() }},
+	{methods: []string{http.MethodGet, http.MethodHead}, path: "/", local: true, public: true, handler: wrap(func(c *Controller) http.HandlerFunc { return serveUIIndex })},
+	{methods: []string{http.MethodGet, http.MethodHead}, path: "/ui/", local: true, prefix: true, public: true, handler: func(c *Controller) http.Handler { return uiAssets() }},
 }
 
 // Handler returns the controller's HTTP API: Docker Engine API shapes for
@@ -109,8 +116,14 @@ func (c *Controller) Handler() http.Handler {
 		if !rt.local {
 			h = c.forward(h, rt.write)
 		}
+		if rt.perClient {
+			h = c.limitPerClient(c.traceLimit, h)
+		}
+		if !rt.public {
+			h = c.requireToken(h) // auth.go
+		}
 		if rt.write {
-			h = c.requireToken(h)
+			h = browserSafe(h)
 		}
 		add := func(m *mux.Router) {
 			if rt.prefix {
@@ -125,18 +138,4 @@ func (c *Controller) Handler() http.Handler {
 		add(r)
 	}
 	return r
-}
-
-// requireToken guards a mutating handler with the auth token, when one is set.
-func (c *Controller) requireToken(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if c.token != "" {
-			got := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-			if subtle.ConstantTimeCompare([]byte(got), []byte(c.token)) != 1 {
-				writeJSON(w, http.StatusUnauthorized, model.ErrorResponse{Message: "this controller requires a token for changes: pass --token or set OVSNET_TOKEN"})
-				return
-			}
-		}
-		h.ServeHTTP(w, r)
-	})
 }

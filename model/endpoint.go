@@ -114,8 +114,10 @@ func (e *Endpoint) Validate(n *Network) error {
 	if n.Scope == ScopeLocal && e.Host != n.Host {
 		return fmt.Errorf("network %s is local to host %s: containers on %s cannot join it", n.Name, n.Host, e.Host)
 	}
-	if e.Netns != "" && (!strings.HasPrefix(e.Netns, "/") || len(e.Netns) > MaxNetnsPath) {
-		return fmt.Errorf("netns %.80q must be an absolute path of at most %d bytes", e.Netns, MaxNetnsPath)
+	if e.Netns != "" {
+		if err := CheckNetnsPath(e.Netns); err != nil {
+			return err
+		}
 	}
 	if len(e.Aliases) > MaxAliases || len(e.Links) > MaxLinks || len(e.Published) > MaxPublished {
 		return fmt.Errorf("too many aliases (%d), links (%d) or published ports (%d): at most %d, %d and %d",

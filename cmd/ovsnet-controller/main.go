@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ovsnet/ovsnet/controller"
+	"github.com/ovsnet/ovsnet/internal/secret"
 )
 
 func main() {
@@ -24,8 +25,14 @@ func main() {
 	consul := flag.String("consul", envOr("CONSUL_HTTP_ADDR", "127.0.0.1:8500"), "Consul HTTP address")
 	prefix := flag.String("prefix", "ovsnet", "Consul KV prefix of ovsnet's state")
 	id := flag.String("id", "", "replica id in the leader lock (default host name and pid)")
-	advertise := flag.String("advertise", "", "URL where the other replicas reach this one's API (they forward to the leader): http://HOST:PORT or unix:/PATH (default: from the first -listen address)")
-	token := flag.String("token", os.Getenv("OVSNET_TOKEN"), "bearer token required for changes (default none: open)")
+	advertise := flag.String("advertise", "", "URL where the other replicas reach this one's API (they forward to the leader): http(s)://HOST:PORT or unix:/PATH (default: from the first -listen address)")
+	tokenFile := flag.String("token-file", "", "file holding the bearer token every request but /_ping, /healthz and the UI's files needs (default: $OVSNET_TOKEN; none: no token)")
+	tokenFlag := flag.String("token", "", "refused: a token on the command line is visible in ps (use -token-file or OVSNET_TOKEN)")
+	tlsCert := flag.String("tls-cert", "", "serve HTTPS on TCP listeners with this certificate (PEM; with -tls-key)")
+	tlsKey := flag.String("tls-key", "", "private key of -tls-cert (PEM)")
+	tlsClientCA := flag.String("tls-client-ca", "", "require TLS client certificates signed by these CAs (PEM bundle), as dockerd --tlsverify does")
+	tlsCA := flag.String("tls-ca", "", "CAs (PEM bundle) this replica trusts when it forwards to another over https (default: -tls-client-ca, else the system's)")
+	insecure := flag.Bool("insecure", false, "serve non-loopback addresses without TLS or without authentication (a trusted lab network only)")
 	readyTimeout := flag.Duration("ready-timeout", 20*time.Second, "how long a connect waits for the host's agent")
 	hostGrace := flag.Duration("host-grace", 2*time.Minute, "how long a host's agent may be gone before the host counts as dead")
 	reap := flag.Bool("reap-dead-hosts", false, "remove dead hosts with their endpoints (their addresses released) by itself")
@@ -40,13 +47,33 @@ func main() {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	slog.SetDefault(log)
+	if *tokenFlag != "" {
+		fmt.Fprintln(os.Stderr, "ovsnet-controller: -token is refused: every user of this machine can read a command line (ps). Put the token in a file only the controller reads (-token-file) or in OVSNET_TOKEN")
+		os.Exit(2)
+	}
+	token, err := secret.Token(*tokenFile, secret.EnvToken)
+	if err != nil {
+		log.Error("starting controller", "err", err)
+		os.Exit(1)
+	}
+	tlsConfig, err := serverTLS(*tlsCert, *tlsKey, *tlsClientCA)
+	if err != nil {
+		log.Error("starting controller", "err", err)
+		os.Exit(1)
+	}
+	fwdTLS, err := forwardTLS(*tlsCert, *tlsKey, *tlsClientCA, *tlsCA)
+	if err != nil {
+		log.Error("starting controller", "err", err)
+		os.Exit(1)
+	}
+	g := guard{tls: tlsConfig != nil, clientCerts: *tlsClientCA != "", token: token != "", insecure: *insecure}
 
 	url := *advertise
 	if url == "" {
-		url = advertiseURL(strings.TrimSpace(strings.Split(*listen, ",")[0]))
+		url = advertiseURL(strings.TrimSpace(strings.Split(*listen, ",")[0]), tlsConfig != nil)
 	}
 	c, err := controller.New(controller.Config{ConsulAddr: *consul, Prefix: *prefix, ID: *id, URL: url,
-		ReadyTimeout: *readyTimeout, Token: *token, Logger: log, HostGrace: *hostGrace, ReapDeadHosts: *reap})
+		ReadyTimeout: *readyTimeout, Token: token, ForwardTLS: fwdTLS, Logger: log, HostGrace: *hostGrace, ReapDeadHosts: *reap})
 	if err != nil {
 		log.Error("starting controller", "err", err)
 		os.Exit(1)
@@ -54,15 +81,33 @@ func main() {
 	var listeners []net.Listener
 	for _, addr := range strings.Split(*listen, ",") {
 		ln, err := listen1(strings.TrimSpace(addr))
+		if err == nil {
+			if err = checkListener(ln, g); err != nil {
+				ln.Close()
+			}
+		}
 		if err != nil {
+			for _, l := range listeners {
+				l.Close()
+			}
 			log.Error("listening", "addr", addr, "err", err)
 			os.Exit(1)
+		}
+		if g.insecure {
+			strict := g
+			strict.insecure = false
+			if err := checkListener(ln, strict); err != nil {
+				log.Warn("-insecure: serving anyway", "why", err.Error())
+			}
 		}
 		listeners = append(listeners, ln)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	srv := &http.Server{Handler: c.Handler(), ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10,
+	srv := &http.Server{Handler: c.Handler(), ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10, TLSConfig: tlsConfig,
+		// Failed TLS handshakes (a client without a certificate, say) are
+		// the client's business: logged at debug level.
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 		// A restore uploads a whole backup; a connect waits for its agent
 		// (and a standby for a new leader); event streams extend their own
 		// write deadlines.
@@ -74,8 +119,15 @@ func main() {
 	go func() { c.Run(runCtx); close(ran) }()
 	errs := make(chan error, len(listeners))
 	for _, ln := range listeners {
-		log.Info("ovsnet controller listening", "addr", ln.Addr().String(), "consul", *consul, "prefix", *prefix, "version", controller.Version)
-		go func() { errs <- srv.Serve(ln) }()
+		_, tcp := ln.Addr().(*net.TCPAddr)
+		secure := tcp && tlsConfig != nil
+		log.Info("ovsnet controller listening", "addr", ln.Addr().String(), "tls", secure, "client_certs", secure && g.clientCerts,
+			"token", token != "", "consul", *consul, "prefix", *prefix, "version", controller.Version)
+		if secure {
+			go func() { errs <- srv.ServeTLS(ln, "", "") }()
+		} else {
+			go func() { errs <- srv.Serve(ln) }()
+		}
 	}
 	select {
 	case err := <-errs:
@@ -100,16 +152,14 @@ func main() {
 // every network namespace of the machine, as agents in them need).
 func listen1(addr string) (net.Listener, error) {
 	if path, ok := strings.CutPrefix(addr, "unix:"); ok {
-		path = strings.TrimPrefix(path, "//")
-		_ = os.Remove(path)
-		return net.Listen("unix", path)
+		return listenUnix(strings.TrimPrefix(path, "//"))
 	}
 	return net.Listen("tcp", addr)
 }
 
 // advertiseURL is how other replicas reach a listen address: a wildcard
-// host is replaced by this machine's name.
-func advertiseURL(addr string) string {
+// host is replaced by this machine's name; TCP is https with TLS.
+func advertiseURL(addr string, tls bool) string {
 	if path, ok := strings.CutPrefix(addr, "unix:"); ok {
 		return "unix:" + strings.TrimPrefix(path, "//")
 	}
@@ -122,7 +172,11 @@ func advertiseURL(addr string) string {
 			host = h
 		}
 	}
-	return "http://" + net.JoinHostPort(host, port)
+	scheme := "http://"
+	if tls {
+		scheme = "https://"
+	}
+	return scheme + net.JoinHostPort(host, port)
 }
 
 func envOr(k, def string) string {
