@@ -25,13 +25,20 @@ func init() {
 		name: "dns",
 		flags: func(fs *flag.FlagSet) {
 			fs.BoolVar(&enabled, "dns", true, "answer containers' DNS queries for the names of their networks' endpoints (steered to the agent in OVS)")
-			fs.StringVar(&upstreams, "dns-upstream", "", "comma-separated upstream resolvers (ADDR or ADDR:PORT) for other names, asked only from non-internal networks; empty: such queries are refused")
+			fs.StringVar(&upstreams, "dns-upstream", "", "comma-separated upstream resolvers (ADDR or ADDR:PORT) for other names, asked only from non-internal networks; \"system\": the nameservers of the host's /etc/resolv.conf; empty: such queries are refused, so containers resolve no outside name")
 			fs.StringVar(&listen, "dns-listen", "", "comma-separated UDP addresses (ADDR:PORT) in the host's namespace where the resolver also answers, for the host (NAME.NETWORK of every network on it)")
 			fs.BoolVar(&resolvConf, "dns-resolvconf", true, "write /etc/netns/NAME/resolv.conf for containers that are network namespaces /run/netns/NAME")
 		},
 		setup: func(env *agentEnv) (build, error) {
 			if !enabled {
 				return nil, nil
+			}
+			if strings.TrimSpace(upstreams) == systemUpstreams {
+				sys, err := systemResolvers(hostResolvConf)
+				if err != nil {
+					return nil, fmt.Errorf("-dns-upstream system: %w", err)
+				}
+				upstreams = sys
 			}
 			ups, err := parseAddrPorts(upstreams, 53)
 			if err != nil {
