@@ -322,3 +322,18 @@ func (c *Controller) snapshotNetwork(name string) (string, bool) {
 	})
 	return id, err == nil
 }
+
+// docker network create -o encrypted is refused with the reason and what
+// to do instead; nothing is created.
+func TestEncryptedOverlayRefused(t *testing.T) {
+	e := newEnv(t, 1, "")
+	for _, opts := range []string{`{"encrypted":""}`, `{"encrypted":"true"}`} {
+		code, body := e.do("POST", "/networks/create", `{"Name":"sec","Driver":"overlay","Options":`+opts+`}`)
+		if code != 400 || !strings.Contains(body, "clear text") || !strings.Contains(body, "WireGuard or IPsec") {
+			t.Fatalf("encrypted %s: %d %s", opts, code, body)
+		}
+	}
+	if code, body := e.do("GET", "/networks", ""); code != 200 || body != "[]\n" {
+		t.Fatalf("a refused network was created: %s", body)
+	}
+}

@@ -51,6 +51,8 @@ func networkFromRequest(req model.NetworkCreateRequest) (model.Network, error) {
 	}
 	for k, v := range req.Options {
 		switch k {
+		case model.OptEncrypted:
+			return n, errorf(ErrInvalid, "%s", model.EncryptionRefused)
 		case model.OptHost:
 			if err := model.ValidateName("host", v); err != nil {
 				return n, fieldErrorf(ErrInvalid, model.FieldHost, "option %s: %v", k, err)

@@ -19,6 +19,7 @@ func init() {
 		enabled    bool
 		upstreams  string
 		listen     string
+		listenFwd  bool
 		resolvConf bool
 	)
 	features = append(features, feature{
@@ -27,6 +28,7 @@ func init() {
 			fs.BoolVar(&enabled, "dns", true, "answer containers' DNS queries for the names of their networks' endpoints (steered to the agent in OVS)")
 			fs.StringVar(&upstreams, "dns-upstream", "", "comma-separated upstream resolvers (ADDR or ADDR:PORT) for other names, asked only from non-internal networks; \"system\": the nameservers of the host's /etc/resolv.conf; empty: such queries are refused, so containers resolve no outside name")
 			fs.StringVar(&listen, "dns-listen", "", "comma-separated UDP addresses (ADDR:PORT) in the host's namespace where the resolver also answers, for the host (NAME.NETWORK of every network on it)")
+			fs.BoolVar(&listenFwd, "dns-listen-forward", false, "let the -dns-listen addresses forward other names to -dns-upstream too (off: they answer only ovsnet's names, so they are no open resolver)")
 			fs.BoolVar(&resolvConf, "dns-resolvconf", true, "write /etc/netns/NAME/resolv.conf for containers that are network namespaces /run/netns/NAME")
 		},
 		setup: func(env *agentEnv) (build, error) {
@@ -52,7 +54,7 @@ func init() {
 			port := flows.DefaultDNSConfig()
 			env.Config.Pipeline.DNS = port
 			cfg := dns.Config{
-				Port: *port, Upstreams: ups, Listen: lis, ResolvConf: resolvConf,
+				Port: *port, Upstreams: ups, Listen: lis, ListenForward: listenFwd, ResolvConf: resolvConf,
 				Host: env.Config.Host, StateDir: env.Config.StateDir,
 			}
 			return func(a *ovsagent.Agent) ovsagent.Extension { return dns.New(cfg, a, env.Log) }, nil

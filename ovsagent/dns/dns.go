@@ -35,6 +35,11 @@ type Config struct {
 	// also answers, with the host as the asker (benchmarks, the host's own
 	// lookups of NAME.NETWORK).
 	Listen []netip.AddrPort
+	// ListenForward lets the Listen addresses forward other names to the
+	// Upstreams too. Off, they answer only ovsnet's names (REFUSED for the
+	// rest): a listener others can reach is no open resolver to abuse as
+	// an amplifier.
+	ListenForward bool
 	// ResolvConf makes the agent write /etc/netns/NAME/resolv.conf for
 	// containers that are network namespaces under /run/netns (what
 	// `ip netns exec NAME` uses), pointing at the resolver.
@@ -101,6 +106,7 @@ func (d *Resolver) Name() string { return "dns" }
 func (d *Resolver) OnState(st *model.HostState) {
 	start := time.Now()
 	ix := buildDNSIndex(st, d.fwd != nil, d.held.namelessUntil(st, start))
+	ix.host.forward = ix.host.forward && d.cfg.ListenForward
 	d.index.Store(ix)
 	d.held.wake()
 	d.log.Debug("dns index", "generation", st.Generation, "askers", len(ix.views), "took", time.Since(start).Round(time.Microsecond))

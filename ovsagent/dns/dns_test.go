@@ -656,7 +656,7 @@ func TestDNSHostListener(t *testing.T) {
 	})}
 	go func() { _ = upSrv.ActivateAndServe() }()
 	defer upSrv.Shutdown()
-	d := New(Config{Readers: 1, Upstreams: []netip.AddrPort{upConn.LocalAddr().(*net.UDPAddr).AddrPort()}}, nil, dnsTestLogger(t))
+	d := New(Config{Readers: 1, Upstreams: []netip.AddrPort{upConn.LocalAddr().(*net.UDPAddr).AddrPort()}, ListenForward: true}, nil, dnsTestLogger(t))
 	d.OnState(dnsTestState())
 	ctx, cancel := context.WithCancel(context.Background())
 	l, err := d.listenUDP(ctx, netip.MustParseAddrPort("127.0.0.1:0"))

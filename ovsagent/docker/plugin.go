@@ -624,6 +624,9 @@ func (p *Plugin) createNetwork(ctx context.Context, body []byte) (any, error) {
 			generic[k] = fmt.Sprint(v)
 		}
 	}
+	if _, ok := generic[model.OptEncrypted]; ok {
+		return nil, &pluginError{model.EncryptionRefused}
+	}
 	if id := generic[optNetworkID]; id != "" {
 		p.mu.Lock()
 		p.nets[req.NetworkID] = id

@@ -35,11 +35,17 @@ func (Netlink) EnsureEndpoint(ep *model.Endpoint, n *model.Network, mtu int) err
 	if ep.Netns == "" {
 		return fmt.Errorf("endpoint %s has no network namespace to plumb into", model.ShortID(ep.ID))
 	}
+	if err := model.CheckNetnsPath(ep.Netns); err != nil {
+		return err
+	}
 	ns, err := netns.GetFromPath(ep.Netns)
 	if err != nil {
 		return fmt.Errorf("network namespace %s: %w", ep.Netns, err)
 	}
 	defer ns.Close()
+	if err := hostNamespaces.check(int(ns), ep.Netns); err != nil {
+		return err // netnscheck.go
+	}
 	inside, err := netlink.NewHandleAt(ns)
 	if err != nil {
 		return fmt.Errorf("enter namespace %s: %w", ep.Netns, err)
