@@ -33,6 +33,8 @@ type app struct {
 	// environment, else the default".
 	controller string
 	token      string
+	// security are the token file and TLS flags (tls.go).
+	security securityFlags
 
 	// helpErr is set when help was asked of a subcommand that does not
 	// exist (`ovsnetctl network frob --help`): cobra's help path cannot
@@ -107,6 +109,7 @@ func (a *app) newRootCommand() *cobra.Command {
 	flags.StringVar(&a.controller, "controller", "",
 		fmt.Sprintf("controller address (env %s, default %s)", envController, defaultController))
 	flags.StringVar(&a.token, "token", "", "bearer token for the controller (env "+envToken+")")
+	a.addSecurityFlags(flags)
 
 	root.AddCommand(
 		a.newNetworkCommand(),
@@ -116,6 +119,7 @@ func (a *app) newRootCommand() *cobra.Command {
 		a.newBackupCommand(),
 		a.newRestoreCommand(),
 		a.newVersionCommand(),
+		a.newCertsCommand(),
 	)
 	return root
 }
@@ -133,13 +137,11 @@ func (a *app) controllerAddress() string {
 
 // client returns an API client configured from the global flags.
 func (a *app) client() (*client.Client, error) {
-	token := a.token
-	if token == "" {
-		token = a.env(envToken)
+	opts, err := a.authOptions() // tls.go
+	if err != nil {
+		return nil, err
 	}
-	return client.New(a.controllerAddress(),
-		client.WithToken(token),
-		client.WithUserAgent("ovsnetctl/"+buildVersion()))
+	return client.New(a.controllerAddress(), append(opts, client.WithUserAgent("ovsnetctl/"+buildVersion()))...)
 }
 
 // report prints err the way Docker's CLI does and returns the exit code:
