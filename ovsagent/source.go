@@ -276,12 +276,18 @@ func (s *consulSource) readChanged(ctx context.Context, id string, changed []sto
 	return eps, nil
 }
 
+// catalogMinInterval spaces the catalog's reads in a burst of changes.
+const catalogMinInterval = 100 * time.Millisecond
+
 // followCatalog keeps d.Catalog: every global network and this host's own
 // bridge networks.
 func (s *consulSource) followCatalog(ctx context.Context) {
 	var last uint64
 	reload := true
-	store.Watch{Prefix: s.st.K.Catalog(),
+	// The catalog only names networks (DNS zones, Docker's network list):
+	// a burst of creates is taken in batches, at most ten a second, so no
+	// host pays a state rebuild per create.
+	store.Watch{Prefix: s.st.K.Catalog(), MinInterval: catalogMinInterval,
 		OnError: func(err error) { s.log.Warn("cannot follow the network catalog", "err", err) },
 	}.Run(ctx, s.st.B, func(pairs []store.Pair, _ uint64) {
 		events := store.DecodeCatalog(pairs)

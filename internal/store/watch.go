@@ -18,6 +18,11 @@ type Watch struct {
 	// do not repeat); OnRecover when reads work again.
 	OnError   func(err error)
 	OnRecover func()
+	// MinInterval spaces the calls of fn: a change that follows the last
+	// call more closely waits until MinInterval has passed, and is
+	// coalesced with any others that came meanwhile. A change after a
+	// quiet spell is seen at once. Zero: every change at once.
+	MinInterval time.Duration
 }
 
 // backoff bounds of every watch.
@@ -39,7 +44,19 @@ func (w Watch) Run(ctx context.Context, b Backend, fn func(pairs []Pair, index u
 	backoff := watchMinBackoff
 	failing := false
 	called := false
+	var lastCall time.Time
 	for ctx.Err() == nil {
+		if w.MinInterval > 0 && called {
+			// The blocking query returns at the first change; waiting
+			// before it lets a burst of changes pile up into one read.
+			if rest := w.MinInterval - time.Since(lastCall); rest > 0 {
+				select {
+				case <-time.After(rest):
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
 		q := Query{WaitIndex: index, WaitTime: wait}
 		var pairs []Pair
 		var idx uint64
@@ -85,5 +102,6 @@ func (w Watch) Run(ctx context.Context, b Backend, fn func(pairs []Pair, index u
 		}
 		called = true
 		fn(pairs, idx)
+		lastCall = time.Now()
 	}
 }

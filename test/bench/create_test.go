@@ -20,6 +20,7 @@ func BenchmarkNetworkCreate(b *testing.B) {
 		c := cluster.New(b, cluster.Options{Hosts: 3, LogLevel: "info"})
 		const total, block = 1000, 100
 		ctx := context.Background()
+		cpu0 := cpuByCommand()
 		start := time.Now()
 		blockStart := start
 		var rates []float64
@@ -33,7 +34,9 @@ func BenchmarkNetworkCreate(b *testing.B) {
 			}
 		}
 		overall := total / time.Since(start).Seconds()
+		cpu1 := cpuByCommand()
+		b.Logf("CPU used, by command: %s; per create, all of the system's processes: %.2f ms", cpuDiff(cpu0, cpu1), float64(cpuTotal(cpu0, cpu1))/total)
 		b.Logf("%d networks created one by one in %s: %.1f per second; per hundred: %.0f", total, time.Since(start).Round(time.Millisecond), overall, rates)
-		result(b, "create", map[string]float64{"per_s": overall, "first100_per_s": rates[0], "last100_per_s": rates[len(rates)-1]})
+		result(b, "create", map[string]float64{"per_s": overall, "cpu_ms_per_create": float64(cpuTotal(cpu0, cpu1)) / total, "first100_per_s": rates[0], "last100_per_s": rates[len(rates)-1]})
 	}
 }

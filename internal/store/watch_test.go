@@ -1,0 +1,75 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+// With MinInterval, a burst of changes is read in a few calls, the last
+// of which sees the final state; a change after a quiet spell is seen at
+// once.
+func TestWatchMinIntervalCoalesces(t *testing.T) {
+	st := New(NewMemory(), "t")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var mu sync.Mutex
+	var calls []time.Time
+	last := ""
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		Watch{Key: "t/k", MinInterval: 100 * time.Millisecond}.Run(ctx, st.B, func(pairs []Pair, _ uint64) {
+			mu.Lock()
+			defer mu.Unlock()
+			calls = append(calls, time.Now())
+			if len(pairs) == 1 {
+				last = string(pairs[0].Value)
+			}
+		})
+	}()
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for i := 0; i < 200; i++ {
+			mu.Lock()
+			ok := cond()
+			mu.Unlock()
+			if ok {
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		t.Fatalf("timed out waiting for %s", what)
+	}
+	waitFor("the first call", func() bool { return len(calls) == 1 })
+
+	// A burst of 50 writes within ~50 ms.
+	for i := range 50 {
+		if err := st.Put(ctx, "t/k", fmt.Sprint(i)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	waitFor("the burst's last value", func() bool { return last == `"49"` })
+	mu.Lock()
+	n := len(calls) - 1
+	mu.Unlock()
+	if n > 5 {
+		t.Fatalf("50 changes in a burst made %d calls; MinInterval should coalesce them", n)
+	}
+
+	// A quiet spell, then one change: seen at once.
+	time.Sleep(200 * time.Millisecond)
+	start := time.Now()
+	if err := st.Put(ctx, "t/k", "x"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the change after a quiet spell", func() bool { return last == `"x"` })
+	if took := time.Since(start); took > 60*time.Millisecond {
+		t.Fatalf("a change after a quiet spell took %v to be seen", took)
+	}
+	cancel()
+	<-done
+}
