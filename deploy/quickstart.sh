@@ -33,6 +33,10 @@ fi
 CONSUL_BIN=${OVSNET_CONSUL:-${OVSNET_CACHE:-/var/cache/ovsnet}/consul-1.14.11}
 HOSTS=(h1 h2 h3)
 API=http://127.0.0.1:$HTTP_PORT
+# The API's token (docs/security.md): made at start, 0600, read from the
+# file by the controller and ovsnetctl (never on a command line); docker
+# sends it from $STATE/docker/config.json.
+TOKEN_FILE=$STATE/token
 
 # Container namespaces, created on demand; listed here so `down` also finds
 # them when the state dir is already gone.
@@ -130,7 +134,7 @@ status() {
   done
   echo "namespaces: $(ip netns list | awk '{print $1}' | grep "^$PREFIX-" | sort | tr '\n' ' ')"
   echo "hosts:"
-  timeout 10 "$REPO/bin/ovsnetctl" --controller "$API" host ls 2>&1 | sed 's/^/  /' || true
+  OVSNET_TOKEN_FILE=$TOKEN_FILE timeout 10 "$REPO/bin/ovsnetctl" --controller "$API" host ls 2>&1 | sed 's/^/  /' || true
 }
 
 # port_busy PORT: is anything listening on TCP PORT (any address)?
@@ -173,7 +177,17 @@ alive_or_die() {
 $(tail -n 15 "$LOGS/$1.log")"
 }
 
-ctl() { timeout 60 "$REPO/bin/ovsnetctl" --controller "$API" "$@"; }
+ctl() { OVSNET_TOKEN_FILE=$TOKEN_FILE timeout 60 "$REPO/bin/ovsnetctl" --controller "$API" "$@"; }
+
+# make_token: a random API token in $TOKEN_FILE (0600), and a docker CLI
+# configuration that sends it (HttpHeaders), in $STATE/docker.
+make_token() {
+  local token
+  token=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
+  (umask 077 && printf '%s\n' "$token" >"$TOKEN_FILE")
+  mkdir -p "$STATE/docker"
+  (umask 077 && printf '{\n  "HttpHeaders": {"Authorization": "Bearer %s"}\n}\n' "$token" >"$STATE/docker/config.json")
+}
 
 consul_has_leader() {
   alive_or_die consul
@@ -352,9 +366,11 @@ set OVSNET_QS_CONSUL to another port for Consul"
   say "starting Consul on 127.0.0.1:$CONSUL_PORT"
   start_consul
 
-  say "starting the controller on $API"
+  say "starting the controller on $API (token in $TOKEN_FILE)"
+  make_token
   start_daemon controller "" "$REPO/bin/ovsnet-controller" \
     -listen "127.0.0.1:$HTTP_PORT,unix:$STATE/controller.sock" \
+    -token-file "$TOKEN_FILE" \
     -consul "127.0.0.1:$CONSUL_PORT" -prefix ovsnet
   wait_for "controller (log: $LOGS/controller.log)" 20 controller_ok
 
@@ -405,11 +421,14 @@ set OVSNET_QS_CONSUL to another port for Consul"
 ovsnet quick start is up (took $((SECONDS - t0))s): hosts h1 h2 h3, networks testnet01..04.
 
   REST API (Docker Engine API shapes):  $API
+  Every request needs the API token (docs/security.md); it is in $TOKEN_FILE:
+  export OVSNET_TOKEN_FILE=$TOKEN_FILE
   $env$cli network ls
   $env$cli endpoint ls
   $env$cli host ls
-  docker -H tcp://127.0.0.1:$HTTP_PORT network ls
-  docker -H tcp://127.0.0.1:$HTTP_PORT network inspect testnet02
+  DOCKER_CONFIG=$STATE/docker docker -H tcp://127.0.0.1:$HTTP_PORT network ls     # config.json sends the token
+  DOCKER_CONFIG=$STATE/docker docker -H tcp://127.0.0.1:$HTTP_PORT network inspect testnet02
+  Web UI: $API/ (it asks for the token once: cat $TOKEN_FILE)
   ip netns exec $PREFIX-web ping $ip                          # container web -> mysql01
   ip netns exec $PREFIX-web ping mysql01.testnet02                 # by name (DNS, docs/dns.md)
   OVS_RUNDIR=$STATE/h1/ovs ovs-ofctl -O OpenFlow14 --names dump-flows br-int   # h1's flows

@@ -50,14 +50,12 @@ ui_config {
 # No calls home.
 disable_update_check = true
 
-# ACLs: enable them in production. Bootstrap once with `consul acl bootstrap`,
-# then give ovsnet a token (CONSUL_HTTP_TOKEN in /etc/default/ovsnet-agent
-# and /etc/default/ovsnet-controller) whose policy allows, for the default
-# prefix "ovsnet":
-#
-#   key_prefix     "ovsnet/" { policy = "write" }   # intent, compiled state, status
-#   session_prefix ""        { policy = "write" }   # agent liveness, leader lock
-#   node_prefix    ""        { policy = "read"  }
+# ACLs, default deny. Bootstrap once with `consul acl bootstrap`, then give
+# every ovsnet daemon a token of its own, made by deploy/consul/acl.sh from
+# the policies in deploy/consul/acl/: the controllers' may write everything
+# under the prefix; each agent's only its own host's records. The daemons
+# read it from CONSUL_HTTP_TOKEN_FILE (/etc/default/ovsnet-agent,
+# /etc/default/ovsnet-controller). docs/security.md.
 #
 # Client agents also need their own agent token (node write for their name).
 acl {

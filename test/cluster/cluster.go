@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -40,6 +41,13 @@ type Options struct {
 	// LogLevel of controllers and agents: "debug" (the default, for the
 	// diagnostics of failed tests) or "info" (benchmarks).
 	LogLevel string
+	// Token is the API token every controller requires (given them in a
+	// file); the cluster's clients and the agents' Docker plugins send it.
+	Token string
+	// ConsulACL runs Consul with ACLs (default deny); the controllers and
+	// each agent use a token of their own (security.go). One Consul
+	// server only.
+	ConsulACL bool
 }
 
 // Cluster is ovsnet running on a lab.
@@ -60,6 +68,7 @@ type Cluster struct {
 	docker         bool
 	logLevel       string
 	controllerArgs []string
+	sec            security
 }
 
 // Controller is one running controller replica.
@@ -88,12 +97,13 @@ func New(t testing.TB, opts Options) *Cluster {
 			t.Fatalf("cluster: binary %s was not built", b)
 		}
 	}
-	c.Consul = l.StartConsul()
-	c.controllerArgs = opts.ControllerArgs
+	c.Consul = l.StartConsulWith(c.consulConfig(opts))
+	c.setupSecurity(opts)
+	c.controllerArgs = append(c.securityArgs(), opts.ControllerArgs...)
 	for i := 0; i < opts.Controllers; i++ {
 		c.StartController()
 	}
-	api, err := client.New(c.Controllers[0].URL)
+	api, err := client.New(c.Controllers[0].URL, c.clientOptions()...)
 	if err != nil {
 		t.Fatalf("cluster: %v", err)
 	}
@@ -132,7 +142,7 @@ func (c *Cluster) StartController() *Controller {
 		Socket: filepath.Join(c.Lab.Dir, fmt.Sprintf("controller%d.sock", n)),
 	}
 	ctl.URL = "http://" + ctl.Addr
-	ctl.Proc = c.Lab.Start(fmt.Sprintf("controller%d", n), "", nil, c.Bins["ovsnet-controller"],
+	ctl.Proc = c.Lab.Start(fmt.Sprintf("controller%d", n), "", c.controllerEnv(), c.Bins["ovsnet-controller"],
 		append([]string{"-listen", ctl.Addr + ",unix:" + ctl.Socket, "-consul", c.Consul.Addr, "-prefix", c.Prefix,
 			"-id", fmt.Sprintf("controller%d", n), "-log-level", c.logLevel}, c.controllerArgs...)...)
 	c.Lab.Expose(ctl.Addr)
@@ -157,7 +167,7 @@ func (c *Cluster) AgentArgs(h *lab.Host, extra ...string) []string {
 	if c.docker {
 		sock, plugins := h.DockerPaths()
 		extra = append([]string{"-plugin-socket", filepath.Join(plugins, "ovsnet.sock"), "-docker-host", "unix://" + sock,
-			"-controller", "unix://" + c.Controllers[0].Socket}, extra...)
+			"-controller", "unix://" + c.Controllers[0].Socket}, append(c.agentSecurityArgs(), extra...)...)
 	}
 	return append([]string{
 		"-host", h.Name, "-tunnel-ip", h.TunnelIP.String(), "-ovsdb", h.OVSDB(), "-ovs-rundir", h.OVSDir,
@@ -169,7 +179,7 @@ func (c *Cluster) AgentArgs(h *lab.Host, extra ...string) []string {
 // StartAgent starts the agent of host h.
 func (c *Cluster) StartAgent(h *lab.Host, extra ...string) *lab.Process {
 	c.T.Helper()
-	p := c.Lab.Start("agent-"+h.Name, h.Netns, h.Env(), c.Bins["ovsnet-agent"], c.AgentArgs(h, extra...)...)
+	p := c.Lab.Start("agent-"+h.Name, h.Netns, c.agentEnv(h), c.Bins["ovsnet-agent"], c.AgentArgs(h, extra...)...)
 	c.Agents[h.Name] = p
 	return p
 }
@@ -208,6 +218,7 @@ func (c *Cluster) Ctl(args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, c.Bins["ovsnetctl"], append([]string{"--controller", c.Controllers[0].URL}, args...)...)
+	cmd.Env = append(os.Environ(), c.ctlEnv()...)
 	out, err := cmd.CombinedOutput()
 	return strings.TrimSpace(string(out)), err
 }

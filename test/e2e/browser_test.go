@@ -26,6 +26,8 @@ type browser struct {
 
 	mu     sync.Mutex
 	errors []string
+	// allowed are errors a test provokes on purpose (substrings).
+	allowed []string
 }
 
 // screenshotDir is where UI tests leave a picture of every page they
@@ -109,7 +111,20 @@ func (b *browser) listen(ev any) {
 func (b *browser) fail(msg string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	for _, a := range b.allowed {
+		if strings.Contains(msg, a) {
+			return
+		}
+	}
 	b.errors = append(b.errors, msg)
+}
+
+// allowErrors lets errors holding one of subs pass: the test provokes
+// them (a CSP violation, say).
+func (b *browser) allowErrors(subs ...string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.allowed = append(b.allowed, subs...)
 }
 
 // run runs actions with a bound, failing the test on error.

@@ -1,7 +1,8 @@
 // The controller's REST API, with its one auth setting: when the controller
-// has a token, writes answer 401 until they carry it. The first 401 opens
-// the token dialog; the token is kept in local storage and sent with every
-// request from then on, so the UI asks once.
+// has a token, every request but the page's own files answers 401 until
+// it carries it, reads included. The first 401 opens the token dialog
+// (once, however many requests got it); the token is kept in local
+// storage and sent with every request from then on, so the UI asks once.
 
 const TOKEN_KEY = "ovsnet.token";
 
@@ -54,16 +55,60 @@ function askToken(message) {
   });
 }
 
+// asking is the token dialog in progress, shared by every request that
+// got a 401 meanwhile: the user is asked once.
+let asking = null;
+// declined: the user cancelled the dialog; reads stop asking (the live
+// stream would ask again and again) until the user makes a change.
+let declined = false;
+
+// tokenAfter401 asks for the token after a 401 and resolves to true when
+// there is one to try (someone else's dialog may have brought it).
+async function tokenAfter401(sent, interactive) {
+  if (token() && token() !== sent) return true; // a newer token arrived meanwhile
+  if (declined && !interactive) return false;
+  if (!asking) {
+    const message = sent
+      ? "The controller refused the token. Enter the right one."
+      : "This controller requires a token (ovsnet-controller -token-file): enter it to see and change the cluster.";
+    asking = askToken(message).then((t) => {
+      if (t) {
+        localStorage.setItem(TOKEN_KEY, t);
+        syncTokenButton();
+      }
+      declined = !t;
+      asking = null;
+      return !!t;
+    });
+  }
+  return asking;
+}
+
+// authorizedFetch is fetch with the token; on 401 it asks for the token
+// (at most three times: a mistyped token gets another chance) and tries
+// again. Event streams use it too (EventSource cannot send headers).
+export async function authorizedFetch(path, init = {}) {
+  for (let attempt = 0; ; attempt++) {
+    const sent = token();
+    const headers = { ...(init.headers || {}) };
+    if (sent) headers["Authorization"] = `Bearer ${sent}`;
+    let resp;
+    try {
+      resp = await fetch(path, { ...init, headers });
+    } catch (e) {
+      if (e.name === "AbortError") throw e;
+      throw new ApiError(0, `cannot reach the controller: ${e.message}`);
+    }
+    if (resp.status !== 401 || attempt >= 3) return resp;
+    const interactive = (init.method || "GET") !== "GET";
+    if (!(await tokenAfter401(sent, interactive))) throw new ApiError(401, "no token given: the controller answers nothing without it");
+  }
+}
+
 async function send(method, path, body) {
   const headers = { "Accept": "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (token()) headers["Authorization"] = `Bearer ${token()}`;
-  let resp;
-  try {
-    resp = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  } catch (e) {
-    throw new ApiError(0, `cannot reach the controller: ${e.message}`);
-  }
+  const resp = await authorizedFetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await resp.text();
   let data = null;
   if (text) {
@@ -76,23 +121,9 @@ async function send(method, path, body) {
   return data;
 }
 
-// request sends one API call; on 401 it asks for the token (at most three
-// times: a mistyped token gets another chance) and retries.
-export async function request(method, path, body) {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await send(method, path, body);
-    } catch (e) {
-      if (!(e instanceof ApiError) || e.status !== 401 || attempt >= 3) throw e;
-      const hadToken = !!token();
-      const t = await askToken(hadToken
-        ? "The controller refused the token. Enter the right one to make changes."
-        : "This controller requires a token for changes (ovsnet-controller -token).");
-      if (!t) throw new ApiError(401, "no token given: the change was not made");
-      localStorage.setItem(TOKEN_KEY, t);
-      syncTokenButton();
-    }
-  }
+// request sends one API call (asking for the token when needed).
+export function request(method, path, body) {
+  return send(method, path, body);
 }
 
 export const api = {

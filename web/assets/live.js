@@ -1,9 +1,11 @@
 // The live picture of the cluster. The controller pushes the whole
 // topology as server-sent events (/ovsnet/v1/events) now and after every
-// change; if the stream cannot be held (a proxy that buffers, say), the
-// page falls back to polling /ovsnet/v1/topology.
+// change. The stream is read with fetch, not EventSource, so that it can
+// carry the token (EventSource sends no headers); if the stream cannot be
+// held (a proxy that buffers, say), the page falls back to polling
+// /ovsnet/v1/topology.
 
-import { api } from "./api.js";
+import { api, authorizedFetch } from "./api.js";
 
 const listeners = new Set();
 let current = null;
@@ -44,26 +46,74 @@ async function poll() {
 
 export function start() {
   if (source || pollTimer) return;
-  if (!("EventSource" in window)) {
+  if (!(window.ReadableStream && window.TextDecoderStream)) {
     poll();
     return;
   }
-  source = new EventSource("/ovsnet/v1/events");
-  source.addEventListener("topology", (ev) => {
-    setLive("live", "live");
-    publish(JSON.parse(ev.data));
-  });
-  source.addEventListener("open", () => setLive("live", "live"));
-  source.addEventListener("error", () => {
-    failures++;
+  source = { stop: false };
+  stream(source);
+}
+
+// stream reads the event stream, reconnecting after the server's retry
+// delay when it ends; after repeated failures it gives way to polling.
+async function stream(handle) {
+  let retry = 2000;
+  while (!handle.stop) {
+    let opened = false;
+    try {
+      const resp = await authorizedFetch("/ovsnet/v1/events", { headers: { "Accept": "text/event-stream" }, cache: "no-store" });
+      if (!resp.ok || !resp.body) throw new Error(`${resp.status} ${resp.statusText}`);
+      opened = true;
+      setLive("live", "live");
+      const reader = resp.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buf = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf += value.replace(/\r\n?/g, "\n");
+        let end;
+        while ((end = buf.indexOf("\n\n")) >= 0) {
+          const ev = parseEvent(buf.slice(0, end));
+          buf = buf.slice(end + 2);
+          if (ev.retry) retry = ev.retry;
+          if (ev.event === "topology" && ev.data) {
+            failures = 0;
+            publish(JSON.parse(ev.data));
+          }
+        }
+      }
+    } catch (e) {
+      // counted below
+    }
+    if (handle.stop) return;
+    failures = opened ? 0 : failures + 1;
     setLive("connecting", "reconnecting…");
-    // EventSource retries by itself; after repeated failures, poll.
     if (failures >= 5) {
-      source.close();
       source = null;
       poll();
+      return;
     }
-  });
+    await new Promise((r) => setTimeout(r, retry));
+  }
+}
+
+// parseEvent reads one server-sent event: "field: value" lines; data
+// lines join with newlines; comments (":") are keepalives.
+function parseEvent(block) {
+  const ev = { event: "message", data: "", retry: 0 };
+  const data = [];
+  for (const line of block.split("\n")) {
+    if (line === "" || line.startsWith(":")) continue;
+    const i = line.indexOf(":");
+    const field = i < 0 ? line : line.slice(0, i);
+    let value = i < 0 ? "" : line.slice(i + 1);
+    if (value.startsWith(" ")) value = value.slice(1);
+    if (field === "event") ev.event = value;
+    else if (field === "data") data.push(value);
+    else if (field === "retry" && /^\d+$/.test(value)) ev.retry = Number(value);
+  }
+  ev.data = data.join("\n");
+  return ev;
 }
 
 // subscribe calls f with every new topology (and now, if one is known).
