@@ -79,6 +79,7 @@ func main() {
 	if err != nil {
 		fail("%v", err)
 	}
+	_ = os.Unsetenv("CONSUL_HTTP_TOKEN") // read by the client above; the commands the agent runs do not inherit it
 	st := store.New(backend, *prefix)
 	cfg := ovsagent.Config{
 		Host: *host, TunnelIP: tip, UnderlayMTU: *mtu, Bridge: *bridge, DatapathType: *datapath,

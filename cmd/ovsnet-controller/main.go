@@ -78,6 +78,7 @@ func main() {
 		log.Error("starting controller", "err", err)
 		os.Exit(1)
 	}
+	_ = os.Unsetenv("CONSUL_HTTP_TOKEN") // read by the Consul client; kept out of the environment from now on
 	var listeners []net.Listener
 	for _, addr := range strings.Split(*listen, ",") {
 		ln, err := listen1(strings.TrimSpace(addr))
