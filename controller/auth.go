@@ -36,8 +36,8 @@ func (c *Controller) requireToken(h http.Handler) http.Handler {
 	want := []byte(c.token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		auth := r.Header.Get("Authorization")
-		got, ok := strings.CutPrefix(auth, "Bearer ")
-		if !ok {
+		scheme, got, ok := strings.Cut(auth, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="ovsnet"`)
 			writeJSON(w, http.StatusUnauthorized, model.ErrorResponse{Message: "this controller requires a token: " + tokenHelp})
 			return

@@ -61,6 +61,12 @@ func TestReadsNeedTheToken(t *testing.T) {
 			if code := get(path, "Authorization", "Bearer s3cret"); code == http.StatusUnauthorized {
 				t.Errorf("GET %s with the token: 401", path)
 			}
+			if code := get(path, "Authorization", "bearer s3cret"); code == http.StatusUnauthorized {
+				t.Errorf("GET %s with the scheme in lower case: 401", path)
+			}
+			if code := get(path, "Authorization", "Basic s3cret"); code != http.StatusUnauthorized {
+				t.Errorf("GET %s with another scheme: %d", path, code)
+			}
 			if code := get(path, "Authorization", "Bearer s3cretX"); code != http.StatusUnauthorized {
 				t.Errorf("GET %s with a wrong token: %d", path, code)
 			}
