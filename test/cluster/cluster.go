@@ -48,15 +48,23 @@ type Options struct {
 	// each agent use a token of their own (security.go). One Consul
 	// server only.
 	ConsulACL bool
+	// ConsulServers > 1 runs Consul as people run it: that many servers,
+	// and a client agent for every host and controller, which they talk
+	// to. Default: one server everything talks to.
+	ConsulServers int
 }
 
 // Cluster is ovsnet running on a lab.
 type Cluster struct {
-	T      testing.TB
-	Lab    *lab.Lab
+	T   testing.TB
+	Lab *lab.Lab
+	// Consul is the single server, or with Options.ConsulServers the first
+	// host's client agent.
 	Consul *lab.Consul
-	Bins   map[string]string
-	Prefix string
+	// ConsulCluster is set with Options.ConsulServers.
+	ConsulCluster *lab.ConsulCluster
+	Bins          map[string]string
+	Prefix        string
 
 	Controllers []*Controller
 	Agents      map[string]*lab.Process
@@ -69,6 +77,10 @@ type Cluster struct {
 	logLevel       string
 	controllerArgs []string
 	sec            security
+	// consulOf is the Consul client agent of each host and controller
+	// (ConsulServers); the next controller takes spare clients in order.
+	consulOf     map[string]*lab.Consul
+	spareClients []*lab.Consul
 }
 
 // Controller is one running controller replica.
@@ -97,7 +109,19 @@ func New(t testing.TB, opts Options) *Cluster {
 			t.Fatalf("cluster: binary %s was not built", b)
 		}
 	}
-	c.Consul = l.StartConsulWith(c.consulConfig(opts))
+	c.consulOf = map[string]*lab.Consul{}
+	if opts.ConsulServers > 1 {
+		// A client per host, per controller, and two spare controllers.
+		cc := l.StartConsulCluster(opts.ConsulServers, len(l.Hosts)+opts.Controllers+2)
+		c.ConsulCluster = cc
+		for i, h := range l.Hosts {
+			c.consulOf[h.Name] = cc.Clients[i]
+		}
+		c.spareClients = cc.Clients[len(l.Hosts):]
+		c.Consul = cc.Clients[0]
+	} else {
+		c.Consul = l.StartConsulWith(c.consulConfig(opts))
+	}
 	c.setupSecurity(opts)
 	c.controllerArgs = append(c.securityArgs(), opts.ControllerArgs...)
 	for i := 0; i < opts.Controllers; i++ {
@@ -142,8 +166,15 @@ func (c *Cluster) StartController() *Controller {
 		Socket: filepath.Join(c.Lab.Dir, fmt.Sprintf("controller%d.sock", n)),
 	}
 	ctl.URL = "http://" + ctl.Addr
+	consul := c.Consul
+	if c.ConsulCluster != nil {
+		if len(c.spareClients) == 0 {
+			c.T.Fatal("cluster: no Consul client agent left for another controller")
+		}
+		consul, c.spareClients = c.spareClients[0], c.spareClients[1:]
+	}
 	ctl.Proc = c.Lab.Start(fmt.Sprintf("controller%d", n), "", c.controllerEnv(), c.Bins["ovsnet-controller"],
-		append([]string{"-listen", ctl.Addr + ",unix:" + ctl.Socket, "-consul", c.Consul.Addr, "-prefix", c.Prefix,
+		append([]string{"-listen", ctl.Addr + ",unix:" + ctl.Socket, "-consul", consul.Addr, "-prefix", c.Prefix,
 			"-id", fmt.Sprintf("controller%d", n), "-log-level", c.logLevel}, c.controllerArgs...)...)
 	c.Lab.Expose(ctl.Addr)
 	if err := poll(20*time.Second, func() error {
@@ -169,9 +200,13 @@ func (c *Cluster) AgentArgs(h *lab.Host, extra ...string) []string {
 		extra = append([]string{"-plugin-socket", filepath.Join(plugins, "ovsnet.sock"), "-docker-host", "unix://" + sock,
 			"-controller", "unix://" + c.Controllers[0].Socket}, append(c.agentSecurityArgs(), extra...)...)
 	}
+	consul := c.Consul
+	if cl := c.consulOf[h.Name]; cl != nil {
+		consul = cl
+	}
 	return append([]string{
 		"-host", h.Name, "-tunnel-ip", h.TunnelIP.String(), "-ovsdb", h.OVSDB(), "-ovs-rundir", h.OVSDir,
-		"-datapath-type", "netdev", "-consul", c.Consul.Socket, "-prefix", c.Prefix,
+		"-datapath-type", "netdev", "-consul", consul.Socket, "-prefix", c.Prefix,
 		"-state-dir", filepath.Join(c.Lab.Dir, "agent-state"), "-log-level", c.logLevel,
 	}, extra...)
 }

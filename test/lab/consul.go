@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -23,7 +24,10 @@ type Consul struct {
 	Socket  string // HTTP API on a unix socket, "unix://<Dir>/consul.sock", reachable from any namespace
 	DataDir string
 	Ports   ConsulPorts
+	// Server: a server (else a client agent).
+	Server bool
 
+	join []string // serf LAN addresses of the servers, set for a cluster's servers after creation
 	lab  *Lab
 	proc *Process
 }
@@ -85,6 +89,85 @@ func (l *Lab) StartConsul() *Consul { return l.StartConsulWith(nil) }
 // extra (top-level keys, e.g. "limits" for the scale benchmark).
 func (l *Lab) StartConsulWith(extra map[string]any) *Consul {
 	l.t.Helper()
+	c := l.newConsul(consulSpec{server: true, bootstrapExpect: 1, extra: extra})
+	c.Start()
+	l.Expose(c.Addr)
+	return c
+}
+
+// ConsulCluster is Consul as people run it: a few servers, and a client
+// agent on every host that the host's processes talk to.
+type ConsulCluster struct {
+	Servers []*Consul
+	Clients []*Consul
+}
+
+// StartConsulCluster starts servers (3 or 5) that elect a leader among
+// themselves, then one client agent per name in clients, joined to them,
+// and waits (≤ 60 s) until every agent sees a leader.
+func (l *Lab) StartConsulCluster(servers int, clients int) *ConsulCluster {
+	l.t.Helper()
+	cc := &ConsulCluster{}
+	for range servers {
+		cc.Servers = append(cc.Servers, l.newConsul(consulSpec{server: true, bootstrapExpect: servers}))
+	}
+	var join []string
+	for _, s := range cc.Servers {
+		join = append(join, fmt.Sprintf("127.0.0.1:%d", s.Ports.SerfLAN))
+	}
+	for _, s := range cc.Servers {
+		s.join = join
+	}
+	for range clients {
+		cc.Clients = append(cc.Clients, l.newConsul(consulSpec{join: join}))
+	}
+	start := time.Now()
+	for _, c := range append(slices.Clone(cc.Servers), cc.Clients...) {
+		if err := c.proc.start(); err != nil {
+			l.t.Fatalf("lab: %v", err)
+		}
+	}
+	for _, c := range append(slices.Clone(cc.Servers), cc.Clients...) {
+		if err := c.waitLeader(60 * time.Second); err != nil {
+			l.t.Fatalf("lab: consul %s: %v\n%s", c.Addr, err, tail(c.proc.Log(), 30))
+		}
+		l.Expose(c.Addr)
+	}
+	l.t.Logf("lab: consul cluster of %d servers and %d clients has a leader after %v", servers, clients, time.Since(start).Round(time.Millisecond))
+	return cc
+}
+
+// Leader returns the server that leads now, or nil.
+func (cc *ConsulCluster) Leader() *Consul {
+	for _, s := range cc.Servers {
+		if !s.Running() {
+			continue
+		}
+		leader, err := s.leaderAddr()
+		if err != nil || leader == "" {
+			continue
+		}
+		for _, cand := range cc.Servers {
+			if leader == fmt.Sprintf("127.0.0.1:%d", cand.Ports.Server) {
+				return cand
+			}
+		}
+	}
+	return nil
+}
+
+// consulSpec describes one Consul agent.
+type consulSpec struct {
+	server          bool
+	bootstrapExpect int
+	join            []string // serf LAN addresses to join
+	extra           map[string]any
+}
+
+// newConsul prepares (does not start) a Consul agent with a data dir under
+// l.Dir and ports of its own.
+func (l *Lab) newConsul(spec consulSpec) *Consul {
+	l.t.Helper()
 	bin, err := ConsulBinary()
 	if err != nil {
 		l.t.Fatalf("lab: %v", err)
@@ -103,6 +186,8 @@ func (l *Lab) StartConsulWith(extra map[string]any) *Consul {
 	c := &Consul{
 		DataDir: filepath.Join(l.Dir, name),
 		Ports:   ConsulPorts{HTTP: ports[0], DNS: ports[1], SerfLAN: ports[2], SerfWAN: ports[3], Server: ports[4], GRPC: ports[5]},
+		Server:  spec.server,
+		join:    spec.join,
 		lab:     l,
 	}
 	c.Addr = fmt.Sprintf("127.0.0.1:%d", c.Ports.HTTP)
@@ -125,7 +210,7 @@ func (l *Lab) StartConsulWith(extra map[string]any) *Consul {
 		"performance":        map[string]int{"raft_multiplier": 1},
 		"leave_on_terminate": false,
 	}
-	for k, v := range extra {
+	for k, v := range spec.extra {
 		cfg[k] = v
 	}
 	b, _ := json.MarshalIndent(cfg, "", "  ")
@@ -133,15 +218,19 @@ func (l *Lab) StartConsulWith(extra map[string]any) *Consul {
 	if err := os.WriteFile(cfgPath, b, 0o644); err != nil {
 		l.t.Fatalf("lab: consul: %v", err)
 	}
-	c.proc = l.newProcess(name, filepath.Join(l.Dir, name+".log"), nil, []string{bin, "agent",
-		"-server", "-bootstrap-expect", "1",
-		"-bind", "127.0.0.1", "-client", "127.0.0.1",
-		"-data-dir", c.DataDir, "-config-file", cfgPath})
+	args := []string{bin, "agent", "-bind", "127.0.0.1", "-client", "127.0.0.1", "-data-dir", c.DataDir, "-config-file", cfgPath}
+	if spec.server {
+		args = append(args, "-server", "-bootstrap-expect", fmt.Sprint(spec.bootstrapExpect))
+	}
+	for _, j := range spec.join {
+		if j != fmt.Sprintf("127.0.0.1:%d", c.Ports.SerfLAN) {
+			args = append(args, "-retry-join", j, "-retry-interval", "1s")
+		}
+	}
+	c.proc = l.newProcess(name, filepath.Join(l.Dir, name+".log"), nil, args)
 	l.mu.Lock()
 	l.consuls = append(l.consuls, c)
 	l.mu.Unlock()
-	c.Start()
-	l.Expose(c.Addr)
 	return c
 }
 
@@ -184,26 +273,36 @@ func (c *Consul) Running() bool { return c.proc.Running() }
 // Log returns the server's output so far.
 func (c *Consul) Log() string { return c.proc.Log() }
 
+// leaderAddr asks this agent which server leads ("" for none).
+func (c *Consul) leaderAddr() (string, error) {
+	client := &http.Client{Timeout: time.Second}
+	resp, err := client.Get(c.URL() + "/v1/status/leader")
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", err
+	}
+	var leader string
+	if err := json.Unmarshal(body, &leader); err != nil {
+		return "", fmt.Errorf("leader: %q: %w", body, err)
+	}
+	return strings.TrimSpace(leader), nil
+}
+
 func (c *Consul) waitLeader(timeout time.Duration) error {
 	client := &http.Client{Timeout: time.Second}
 	return poll(timeout, 100*time.Millisecond, func() error {
 		if !c.proc.Running() {
 			return errors.New("consul exited")
 		}
-		resp, err := client.Get(c.URL() + "/v1/status/leader")
+		leader, err := c.leaderAddr()
 		if err != nil {
 			return err
 		}
-		defer resp.Body.Close()
-		body, err := io.ReadAll(resp.Body)
-		if err != nil {
-			return err
-		}
-		var leader string
-		if err := json.Unmarshal(body, &leader); err != nil {
-			return fmt.Errorf("leader: %q: %w", body, err)
-		}
-		if strings.TrimSpace(leader) == "" {
+		if leader == "" {
 			return errors.New("no leader yet")
 		}
 		// Sessions need the node in the catalog, which comes a moment
