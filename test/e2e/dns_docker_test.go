@@ -150,6 +150,48 @@ func TestDNSDocker(t *testing.T) {
 		}
 	}
 
+	// Names from a container's first instruction: one-shot containers on
+	// h2 whose very first command uses the link alias, many times in a row
+	// (the plugin learns the link only after the container has joined).
+	for i := range 8 {
+		out, err := dnsDocker(d2, "run", "--rm", "--net=testnet02", "--link=mysql01:db", "busybox:local", "ping", "-c1", "-W3", "db")
+		if err != nil || !strings.Contains(out, "1 packets received") {
+			t.Errorf("one-shot container %d: ping -c1 db (--link=mysql01:db, mysql01 on h1): %v\n%s", i, err, out)
+		}
+	}
+
+	// Internal networks only: Docker's resolver reaches the agent through
+	// the host routes of the Join; names across hosts answer, other names
+	// are NXDOMAIN and never forwarded.
+	dockerOn(t, d1, "network", "create", "-d", "ovsnet", "--ipam-driver", "ovsnet", "--internal", "testnet06")
+	cluster.Poll(t, 15*time.Second, "testnet06 in h2's engine", func() error {
+		out, err := dnsDocker(d2, "network", "ls", "--format", "{{.Name}}")
+		if err != nil || !strings.Contains(out, "testnet06") {
+			return errorf("lists %q %v", out, err)
+		}
+		return nil
+	})
+	dockerOn(t, d1, "run", "-d", "--name", "i1", "--net", "testnet06", "busybox:local", "sleep", "600")
+	i1IP := containerIP(t, d1, "i1", "testnet06")
+	for _, name := range []string{"i1.testnet06", "i1"} {
+		out, err := dnsDocker(d2, "run", "--rm", "--net=testnet06", "busybox:local", "ping", "-c1", "-W3", name)
+		if err != nil || !strings.Contains(out, "1 packets received") || !strings.Contains(out, i1IP) {
+			t.Errorf("internal-only container on h2: ping -c1 %s (i1 at %s on h1): %v\n%s", name, i1IP, err, out)
+		}
+	}
+	before := up.count("internal-only.test")
+	out, _ := dnsDocker(d2, "run", "--rm", "--net=testnet06", "busybox:local", "nslookup", "internal-only.test")
+	if resolved(out, "203.0.113.80") {
+		t.Errorf("an internal-only container resolved an outside name:\n%s", out)
+	}
+	if up.count("internal-only.test") != before {
+		t.Error("a query from an internal network reached the upstream")
+	}
+	out, err := dnsDocker(d2, "run", "--rm", "--net=testnet06", "busybox:local", "ip", "route")
+	if err != nil || strings.Contains(out, "default") {
+		t.Errorf("an internal-only container has a default route: %v\n%s", err, out)
+	}
+
 	// A removed container stops resolving on the other hosts.
 	dockerOn(t, d1, "rm", "-f", "mysql01")
 	cluster.Poll(t, 5*time.Second, "mysql01 gone from h2's answers", func() error {
