@@ -1,10 +1,10 @@
 package main
 
 import (
-	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
+	"sync"
 
 	"github.com/ovsnet/ovsnet/client"
 	"github.com/ovsnet/ovsnet/internal/pki"
@@ -38,21 +38,29 @@ func init() {
 			if err != nil {
 				return nil, err
 			}
+			// Built on first use: the CNI plugin's extension uses it too.
+			env.Controller = sync.OnceValues(func() (*client.Client, error) {
+				opts := []client.Option{client.WithToken(token), client.WithUserAgent("ovsnet-agent")}
+				if *caFile != "" || *certFile != "" || *keyFile != "" {
+					cfg, err := pki.ClientConfig(*caFile, *certFile, *keyFile)
+					if err != nil {
+						return nil, fmt.Errorf("-controller-cacert, -controller-cert, -controller-key: %w", err)
+					}
+					opts = append(opts, client.WithTLSConfig(cfg))
+				}
+				api, err := client.New(*ctl, opts...)
+				if err != nil {
+					return nil, fmt.Errorf("-controller: %w", err)
+				}
+				return api, nil
+			})
 			if *socket == "" {
 				return nil, nil
 			}
 			env.Catalog = true
-			opts := []client.Option{client.WithToken(token), client.WithUserAgent("ovsnet-agent")}
-			if *caFile != "" || *certFile != "" || *keyFile != "" {
-				var cfg *tls.Config
-				if cfg, err = pki.ClientConfig(*caFile, *certFile, *keyFile); err != nil {
-					return nil, fmt.Errorf("-controller-cacert, -controller-cert, -controller-key: %w", err)
-				}
-				opts = append(opts, client.WithTLSConfig(cfg))
-			}
-			api, err := client.New(*ctl, opts...)
+			api, err := env.Controller()
 			if err != nil {
-				return nil, fmt.Errorf("-controller: %w", err)
+				return nil, err
 			}
 			return func(a *ovsagent.Agent) ovsagent.Extension {
 				return docker.New(docker.Config{Socket: *socket, Engine: *engine, API: api, Plumber: env.Plumber,

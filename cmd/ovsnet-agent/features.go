@@ -4,6 +4,7 @@ import (
 	"flag"
 	"log/slog"
 
+	"github.com/ovsnet/ovsnet/client"
 	"github.com/ovsnet/ovsnet/internal/store"
 	"github.com/ovsnet/ovsnet/ovsagent"
 )
@@ -41,4 +42,8 @@ type agentEnv struct {
 	// OVSRundir is the OVS run directory ("" for the default), for
 	// ovs-appctl.
 	OVSRundir string
+	// Controller is the controller's REST client, from the -controller
+	// flags; set by the Docker plugin's setup (which owns those flags), so
+	// other features call it from their build, after every setup ran.
+	Controller func() (*client.Client, error)
 }

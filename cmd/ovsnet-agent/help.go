@@ -36,6 +36,7 @@ var featureTitles = map[string]string{
 	"dns":           "DNS for containers (docs/dns.md)",
 	"docker plugin": "Docker network and IPAM plugin (docs/docker.md)",
 	"trace":         "Path traces",
+	"cni":           "CNI plugin for Podman, containerd, CRI-O (docs/cni.md)",
 	"metrics":       "Metrics and health",
 }
 
