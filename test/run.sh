@@ -41,7 +41,7 @@ go test -count=1 ./...
 echo "== fuzzing (bounded: ${FUZZTIME:=10s} per target; seeds are in the tests)"
 for target in ./model:FuzzNetworkAndEndpointValidation ./model:FuzzParseLinkAndMAC \
 	./controller:FuzzCreateNetworkRequest ./controller:FuzzConnectRequest \
-	./ovsagent/docker:FuzzPluginCalls ./ovsagent/dns:FuzzAnswer; do
+	./ovsagent/docker:FuzzPluginCalls ./ovsagent/dns:FuzzAnswer ./ovsagent/cni:FuzzRequests; do
 	go test -run '^$' -fuzz "^${target#*:}\$" -fuzztime "$FUZZTIME" "${target%%:*}"
 done
 

@@ -29,6 +29,15 @@ type record struct {
 	Created    time.Time `json:"created"`
 }
 
+// badRecordsError is a records file that does not decode.
+type badRecordsError struct {
+	path string
+	err  error
+}
+
+func (e *badRecordsError) Error() string { return fmt.Sprintf("CNI attachments %s: %v", e.path, e.err) }
+func (e *badRecordsError) Unwrap() error { return e.err }
+
 func (r record) key() string { return attachmentKey(r.NetworkID, r.ContainerID, r.IfName) }
 
 func attachmentKey(networkID, containerID, ifname string) string {
@@ -57,7 +66,7 @@ func loadRecords(path string) (*records, error) {
 	}
 	var list []record
 	if err := json.Unmarshal(data, &list); err != nil {
-		return nil, fmt.Errorf("CNI attachments %s: %w", path, err)
+		return nil, &badRecordsError{path: path, err: err}
 	}
 	for _, rec := range list {
 		r.m[rec.key()] = rec

@@ -120,6 +120,18 @@ func (s *Server) Load() error {
 		path = filepath.Join(s.cfg.StateDir, "cni-attachments.json")
 	}
 	recs, err := loadRecords(path)
+	var bad *badRecordsError
+	if errors.As(err, &bad) {
+		// A file the agent cannot read must not keep it from serving: the
+		// attachments stay at the controller (DEL finds them there), only
+		// GC cannot collect them. The file is kept for a person to look at.
+		aside := path + ".unreadable"
+		s.log.Error("CNI attachments unreadable; starting without them", "file", path, "moved_to", aside, "err", bad.err)
+		if rerr := os.Rename(path, aside); rerr != nil {
+			return fmt.Errorf("%w (and moving it aside: %v)", err, rerr)
+		}
+		recs, err = loadRecords(path)
+	}
 	if err != nil {
 		return err
 	}

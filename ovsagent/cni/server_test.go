@@ -536,3 +536,22 @@ func TestKeyedMutex(t *testing.T) {
 		t.Fatalf("entries left: %v", k.m)
 	}
 }
+
+// An unreadable records file is moved aside; the agent serves on.
+func TestUnreadableRecords(t *testing.T) {
+	r := newRig(t)
+	path := filepath.Join(r.dir, "cni-attachments.json")
+	if err := os.WriteFile(path, []byte("{broken"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := r.newServer(t)
+	if _, err := s.Add(context.Background(), add(podID)); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(path + ".unreadable"); err != nil || string(b) != "{broken" {
+		t.Fatalf("moved aside: %q %v", b, err)
+	}
+	if len(r.records(t)) != 1 {
+		t.Fatalf("records %+v", r.records(t))
+	}
+}
