@@ -105,6 +105,12 @@ func measureReady(b *testing.B, hosts, endpoints int) {
 		replied := time.Unix(0, int64(secs*1e9))
 		ready = append(ready, replied.Sub(start))
 		api = append(api, apiDone)
+		if took := replied.Sub(start); took > 300*time.Millisecond {
+			// A tail sample: say where it came from (the attach call, or
+			// the data plane after it).
+			b.Logf("slow sample: %s on %s (%s), probed from %s: ready after %.1f ms, the attach call returned after %.1f ms, attach started %s",
+				ct.Name, h.Name, ip, remote.Name, ms(took), ms(apiDone), start.Format("15:04:05.000000"))
+		}
 	}
 	cpu1 := cpuByCommand()
 	b.Logf("CPU used during the measurement, by command (children counted with their parent): %s", cpuDiff(cpu0, cpu1))
