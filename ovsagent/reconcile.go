@@ -89,6 +89,7 @@ func (r *reconciler) reconcile(ctx context.Context, d *Desired, full, local bool
 	var hs *model.HostState
 	var desiredPorts []flows.Port
 	ofports := r.planned
+	prevPorts := r.planned
 	if local {
 		hs = localState(d)
 		desiredPorts = a.presentPorts(hs, flows.DesiredPorts(*hs, a.cfg.Pipeline))
@@ -111,7 +112,7 @@ func (r *reconciler) reconcile(ctx context.Context, d *Desired, full, local bool
 		}
 	} else {
 		if local {
-			ch.addLocal(d)
+			ch.addLocal(d, prevPorts, ofports)
 		}
 		res.Owners = r.incremental(d, ch, ofports, &diff)
 	}
@@ -239,15 +240,43 @@ func sameMap(a, b map[string]*model.Endpoint) bool {
 	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
 }
 
-// addLocal marks every local endpoint and owned bridge network: their
-// flows depend on port numbers, which the local pass may have changed.
-func (ch *changes) addLocal(d *Desired) {
-	for id, n := range d.Networks {
-		if n.Host == d.Host {
-			ch.networks[id] = true
-		}
+// addLocal marks the local owners whose flows depend on port numbers that
+// the local pass changed: the local endpoints whose port got another number
+// (or none before), and this host's own bridge networks when any port that
+// is not an endpoint's did. An endpoint whose port kept its number keeps
+// its flows, so attaching one container costs the same with one or with a
+// thousand others on the host.
+func (ch *changes) addLocal(d *Desired, before, after flows.OFPorts) {
+	changed := func(name string) bool {
+		b, had := before[name]
+		return !had || b != after[name]
+	}
+	endpointPorts := map[string]bool{}
+	for id := range d.Networks {
 		for _, ep := range d.local(id) {
-			ch.endpoints[ep.ID] = id
+			name := ep.PortName()
+			endpointPorts[name] = true
+			if changed(name) {
+				ch.endpoints[ep.ID] = id
+			}
+		}
+	}
+	otherChanged := before == nil
+	for name := range after {
+		if !endpointPorts[name] && changed(name) {
+			otherChanged = true
+		}
+	}
+	for name := range before {
+		if _, still := after[name]; !still && !endpointPorts[name] {
+			otherChanged = true
+		}
+	}
+	if otherChanged {
+		for id, n := range d.Networks {
+			if n.Host == d.Host {
+				ch.networks[id] = true
+			}
 		}
 	}
 }

@@ -185,6 +185,10 @@ func TestReconcileSequence(t *testing.T) {
 		adds, dels []string // substrings, one per flow, in sorted order of the flows
 		plumbed    []string
 		ovsdb      bool
+		// owners bounds how many owners the step recomputes (0: not
+		// checked): a local attach recomputes the new endpoint, not every
+		// local endpoint.
+		owners int
 	}{{
 		name: "remote endpoint on a new host",
 		d: func(p *Desired) *Desired {
@@ -221,7 +225,7 @@ func TestReconcileSequence(t *testing.T) {
 		adds: []string{"table=Classify, priority=200,in_port=13 actions=set_field:0x1001->reg0", "table=SpoofGuard, priority=200,ip,in_port=13",
 			"table=SpoofGuard, priority=200,arp,in_port=13", "table=Neighbor, priority=200,arp,reg0=0x1001,arp_op=1,arp_tpa=10.0.0.6",
 			"table=NATReturn, priority=200,ip,ct_state=-new+trk,ct_mark=0x1001,nw_dst=10.0.0.6", "table=LocalDeliver, priority=200,reg0=0x1001,dl_dst=02:42:0a:00:00:06 actions=output:13"},
-		plumbed: []string{"c6"}, ovsdb: true,
+		plumbed: []string{"c6"}, ovsdb: true, owners: 1,
 	}, {
 		name: "bridge network removed",
 		d: func(p *Desired) *Desired {
@@ -256,6 +260,9 @@ func TestReconcileSequence(t *testing.T) {
 		}
 		if got := r.sw.Transactions() > before; got != s.ovsdb {
 			t.Errorf("%s: OVSDB transaction %v, want %v", s.name, got, s.ovsdb)
+		}
+		if s.owners > 0 && res.Owners > s.owners {
+			t.Errorf("%s: recomputed %d owners, want at most %d", s.name, res.Owners, s.owners)
 		}
 	}
 	if r.cl.Status(c6.ID) != "ready" || r.cl.Status(c3.ID) != "none" {
