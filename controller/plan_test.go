@@ -164,7 +164,12 @@ func TestRollbackNeverTakesAnotherEndpointsAddress(t *testing.T) {
 // 200 concurrent attaches over two replicas: every address distinct, every
 // call a success or a clear refusal.
 func TestConcurrentAttachesOverTwoReplicas(t *testing.T) {
-	e := newEnv(t, 2, "")
+	concurrentAttaches(t, newEnv(t, 2, ""))
+}
+
+// concurrentAttaches makes 200 attaches at once, alternating over two
+// replicas, and checks that no address is handed out twice.
+func concurrentAttaches(t *testing.T, e *env) {
 	e.do("POST", "/networks/create", `{"Name":"n","Driver":"overlay","IPAM":{"Config":[{"Subnet":"10.7.0.0/16"}]}}`)
 	var mu sync.Mutex
 	seen := map[string]string{}
