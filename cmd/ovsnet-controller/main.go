@@ -81,9 +81,10 @@ func main() {
 	_ = os.Unsetenv("CONSUL_HTTP_TOKEN") // read by the Consul client; kept out of the environment from now on
 	var listeners []net.Listener
 	for _, addr := range strings.Split(*listen, ",") {
-		ln, err := listen1(strings.TrimSpace(addr))
+		addr = strings.TrimSpace(addr)
+		ln, err := listen1(addr)
 		if err == nil {
-			if err = checkListener(ln, g); err != nil {
+			if err = checkListener(ln, addr, g); err != nil {
 				ln.Close()
 			}
 		}
@@ -97,7 +98,7 @@ func main() {
 		if g.insecure {
 			strict := g
 			strict.insecure = false
-			if err := checkListener(ln, strict); err != nil {
+			if err := checkListener(ln, addr, strict); err != nil {
 				log.Warn("-insecure: serving anyway", "why", err.Error())
 			}
 		}

@@ -21,10 +21,10 @@ type guard struct {
 	insecure    bool // -insecure: the operator accepts an open API
 }
 
-// checkListener refuses a TCP listener that others can reach unless the
-// API it serves is both encrypted and authenticated. Loopback addresses
+// checkListener refuses a TCP listener (-listen name) that others can
+// reach unless the API it serves is both encrypted and authenticated. Loopback addresses
 // and unix sockets (whose file permissions guard them) are always fine.
-func checkListener(ln net.Listener, g guard) error {
+func checkListener(ln net.Listener, name string, g guard) error {
 	addr, ok := ln.Addr().(*net.TCPAddr)
 	if !ok || addr.IP.IsLoopback() || g.insecure {
 		return nil
@@ -41,7 +41,7 @@ func checkListener(ln net.Listener, g guard) error {
 	}
 	return fmt.Errorf("refusing to serve the API on %s, which is not a loopback address: %s. "+
 		"Add what is missing, listen on 127.0.0.1 or a unix socket, or pass -insecure to serve it anyway (a trusted lab network only)",
-		ln.Addr(), strings.Join(missing, "; and "))
+		name, strings.Join(missing, "; and "))
 }
 
 // serverTLS loads the TLS configuration of the API, nil without -tls-cert.

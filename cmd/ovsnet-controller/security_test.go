@@ -44,7 +44,7 @@ func TestCheckListener(t *testing.T) {
 		{loop, guard{}, ""},
 		{unix, guard{}, ""},
 	} {
-		err := checkListener(c.ln, c.g)
+		err := checkListener(c.ln, c.ln.Addr().String(), c.g)
 		switch {
 		case c.want == "" && err != nil:
 			t.Errorf("%s %+v refused: %v", c.ln.Addr(), c.g, err)

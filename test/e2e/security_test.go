@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -80,11 +81,11 @@ func TestControllerRefusesAnOpenPublicListener(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{"plain HTTP, no token", nil, []string{"refusing to serve the API on 0.0.0.0:", "clear text", "no token", "-insecure"}},
+		{"plain HTTP, no token", nil, []string{"refusing to serve the API on 0.0.0.0:0", "clear text", "no token", "-insecure"}},
 		{"a token over plain HTTP", []string{"-token-file", tok}, []string{"refusing", "clear text"}},
 		{"TLS without a token or client certificates", []string{"-tls-cert", cert, "-tls-key", key}, []string{"refusing", "no token", "-tls-client-ca"}},
 	} {
-		out, err := runController(t, bin, append([]string{"-listen", "0.0.0.0:" + strings.Split(freeAddr(t, "0.0.0.0"), ":")[1], "-consul", consul}, c.args...)...)
+		out, err := runController(t, bin, append([]string{"-listen", "0.0.0.0:0", "-consul", consul}, c.args...)...)
 		if err == nil {
 			t.Fatalf("%s: the controller started:\n%s", c.what, out)
 		}
@@ -112,7 +113,7 @@ func TestControllerRefusesAnOpenPublicListener(t *testing.T) {
 	} {
 		ctx, cancel := context.WithCancel(context.Background())
 		cmd := exec.CommandContext(ctx, bin, append(c.args, "-consul", consul)...)
-		var out strings.Builder
+		var out syncBuffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -140,6 +141,24 @@ func TestControllerRefusesAnOpenPublicListener(t *testing.T) {
 			t.Errorf("-insecure without a warning:\n%s", out.String())
 		}
 	}
+}
+
+// syncBuffer is an output buffer a process writes while the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // tlsController runs one more controller replica of c serving HTTPS on a
@@ -469,12 +488,21 @@ func TestNamespaceOfTheHostIsRefused(t *testing.T) {
 	if comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", agentPid)); err != nil || !strings.HasPrefix(string(comm), "ovsnet-agent") {
 		t.Fatalf("pid %d is not the agent: %q %v", agentPid, comm, err)
 	}
+	// Container interfaces on the host: the host end of an endpoint's veth
+	// is ovs + 11 hex digits (the agent's own ports come and go with the
+	// networks it holds; they are not what is checked here).
 	links := func() string {
 		out, err := h1.Exec(context.Background(), "ip", "-o", "link")
 		if err != nil {
 			t.Fatal(err)
 		}
-		return names(string(out))
+		var veths []string
+		for _, n := range strings.Fields(names(string(out))) {
+			if len(n) == 14 && strings.HasPrefix(n, "ovs") && strings.Trim(n[3:], "0123456789abcdef") == "" {
+				veths = append(veths, n)
+			}
+		}
+		return strings.Join(veths, " ")
 	}
 	routes := func() string {
 		out, err := h1.Exec(context.Background(), "ip", "route", "show", "default")

@@ -70,7 +70,7 @@ async function tokenAfter401(sent, interactive) {
   if (!asking) {
     const message = sent
       ? "The controller refused the token. Enter the right one."
-      : "This controller requires a token (ovsnet-controller -token-file): enter it to see and change the cluster.";
+      : "This controller requires a token: enter it to see and change the cluster.";
     asking = askToken(message).then((t) => {
       if (t) {
         localStorage.setItem(TOKEN_KEY, t);
