@@ -125,6 +125,9 @@ func configureEndpoint(ep *model.Endpoint, n *model.Network, ns netns.NsHandle, 
 	if err := disableHostIPv6(ep.PortName()); err != nil {
 		return err
 	}
+	if err := silenceHostARP(ep.PortName()); err != nil {
+		return err
+	}
 	if err := netlink.LinkSetUp(host); err != nil {
 		return fmt.Errorf("set %s up: %w", ep.PortName(), err)
 	}
@@ -139,6 +142,22 @@ func disableHostIPv6(name string) error {
 	err := os.WriteFile("/proc/sys/net/ipv6/conf/"+name+"/disable_ipv6", []byte("1"), 0)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) { // no IPv6 in this kernel: nothing to do
 		return fmt.Errorf("disable IPv6 on %s: %w", name, err)
+	}
+	return nil
+}
+
+// silenceHostARP keeps the host's kernel from answering ARP on the host end
+// of a veth (arp_ignore 8: never). With the userspace datapath the kernel
+// sees the container's frames on that end too, and would answer an ARP
+// request for the host's own addresses — a bridge network's gateway, on
+// its ovsgw port — with the veth's MAC, racing the pipeline's answer: a
+// container that took the kernel's sends its traffic to a MAC no flow
+// knows. (With the kernel datapath OVS takes the frames first; the setting
+// changes nothing there.)
+func silenceHostARP(name string) error {
+	err := os.WriteFile("/proc/sys/net/ipv4/conf/"+name+"/arp_ignore", []byte("8"), 0)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("arp_ignore on %s: %w", name, err)
 	}
 	return nil
 }
@@ -338,6 +357,9 @@ func (Netlink) EnsureDockerVeth(ep *model.Endpoint, mtu int) (string, error) {
 		return fail(err)
 	}
 	if err := disableHostIPv6(ep.PortName()); err != nil {
+		return fail(err)
+	}
+	if err := silenceHostARP(ep.PortName()); err != nil {
 		return fail(err)
 	}
 	if err := netlink.LinkSetUp(host); err != nil {
