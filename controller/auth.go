@@ -26,7 +26,7 @@ import (
 // post a form to the API nor script a cross-site request.
 
 // tokenHelp says how clients send the token.
-const tokenHelp = `send it as "Authorization: Bearer TOKEN" (ovsnetctl: OVSNET_TOKEN or --token-file; docker: "HttpHeaders" in its config.json; the web UI asks for it)`
+const tokenHelp = `send it as "Authorization: Bearer TOKEN" (ovsnetctl: OVSNET_TOKEN_FILE, --token-file or OVSNET_TOKEN; docker: "HttpHeaders" in its config.json; the web UI asks for it)`
 
 // requireToken guards a handler with the token, when one is set.
 func (c *Controller) requireToken(h http.Handler) http.Handler {
