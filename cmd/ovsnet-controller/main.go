@@ -61,6 +61,14 @@ func main() {
 		log.Error("starting controller", "err", err)
 		os.Exit(1)
 	}
+	if tlsConfig != nil {
+		// One server serves TLS on TCP and plain HTTP on unix sockets.
+		// Named here, HTTP/2 is set up whichever listener starts first;
+		// otherwise a plain Serve that starts first leaves it off while
+		// TLS still offers "h2", and HTTP/2 clients (ovsnetctl, curl) are
+		// reset.
+		tlsConfig.NextProtos = []string{"h2", "http/1.1"}
+	}
 	fwdTLS, err := forwardTLS(*tlsCert, *tlsKey, *tlsClientCA, *tlsCA)
 	if err != nil {
 		log.Error("starting controller", "err", err)
