@@ -105,6 +105,9 @@ type unixListener struct {
 	path string
 }
 
+// Addr is the socket's path (the listener was bound to its temporary name).
+func (l *unixListener) Addr() net.Addr { return &net.UnixAddr{Name: l.path, Net: "unix"} }
+
 func (l *unixListener) Close() error {
 	err := l.UnixListener.Close()
 	_ = os.Remove(l.path)

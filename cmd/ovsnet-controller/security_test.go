@@ -28,6 +28,9 @@ func TestCheckListener(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer unix.Close()
+	if got := unix.Addr().String(); filepath.Base(got) != "c.sock" {
+		t.Errorf("the unix listener says it is %s", got)
+	}
 
 	for _, c := range []struct {
 		ln   net.Listener
