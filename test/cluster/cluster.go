@@ -35,6 +35,9 @@ type Options struct {
 	// Docker starts a Docker engine on every host, its agent serving the
 	// ovsnet plugin to it.
 	Docker bool
+	// CNI makes every agent serve the CNI plugin (-cni-socket, at
+	// CNISocket(host)).
+	CNI bool
 	// Agents is how many hosts start with an agent (default all); the
 	// others can be started later with StartAgent.
 	Agents int
@@ -74,6 +77,7 @@ type Cluster struct {
 	API *client.Client
 
 	docker         bool
+	cni            bool
 	logLevel       string
 	controllerArgs []string
 	sec            security
@@ -100,7 +104,7 @@ func New(t testing.TB, opts Options) *Cluster {
 	}
 	l := lab.New(t, lab.Options{Hosts: opts.Hosts, Outside: opts.Outside})
 	c := &Cluster{T: t, Lab: l, Bins: lab.Build(t), Prefix: "ovsnet-" + l.Prefix, Agents: map[string]*lab.Process{},
-		Dockers: map[string]*lab.Docker{}, docker: opts.Docker, logLevel: opts.LogLevel}
+		Dockers: map[string]*lab.Docker{}, docker: opts.Docker, cni: opts.CNI, logLevel: opts.LogLevel}
 	if c.logLevel == "" {
 		c.logLevel = "debug"
 	}
@@ -195,10 +199,15 @@ func (c *Cluster) StartController() *Controller {
 
 // AgentArgs are the flags an agent on h runs with.
 func (c *Cluster) AgentArgs(h *lab.Host, extra ...string) []string {
+	if c.cni {
+		extra = append([]string{"-cni-socket", c.CNISocket(h)}, extra...)
+	}
 	if c.docker {
 		sock, plugins := h.DockerPaths()
 		extra = append([]string{"-plugin-socket", filepath.Join(plugins, "ovsnet.sock"), "-docker-host", "unix://" + sock,
 			"-controller", "unix://" + c.Controllers[0].Socket}, append(c.agentSecurityArgs(), extra...)...)
+	} else if c.cni {
+		extra = append([]string{"-controller", "unix://" + c.Controllers[0].Socket}, append(c.agentSecurityArgs(), extra...)...)
 	}
 	consul := c.Consul
 	if cl := c.consulOf[h.Name]; cl != nil {
@@ -209,6 +218,11 @@ func (c *Cluster) AgentArgs(h *lab.Host, extra ...string) []string {
 		"-datapath-type", "netdev", "-consul", consul.Socket, "-prefix", c.Prefix,
 		"-state-dir", filepath.Join(c.Lab.Dir, "agent-state"), "-log-level", c.logLevel,
 	}, extra...)
+}
+
+// CNISocket is where h's agent serves the CNI plugin (Options.CNI).
+func (c *Cluster) CNISocket(h *lab.Host) string {
+	return filepath.Join(c.Lab.Dir, h.Name+"-cni.sock")
 }
 
 // StartAgent starts the agent of host h.
