@@ -104,9 +104,24 @@ func (d *Docker) waitReady() {
 // importBusybox builds (once per lab) a tiny image from the host's static
 // busybox and imports it as busybox:local; no registry is reachable.
 func (d *Docker) importBusybox() {
-	l := d.Host.lab
+	t := d.Host.lab.t
+	t.Helper()
+	tarPath := d.Host.lab.busyboxTar()
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "docker", "-H", "unix://"+d.Socket, "import", tarPath, "busybox:local")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("lab: import busybox on %s: %v: %s", d.Host.Name, err, out)
+	}
+}
+
+// busyboxTar builds (once per lab) the tar of the busybox:local image
+// (Docker's and Podman's) and returns its path.
+func (l *Lab) busyboxTar() string {
 	t := l.t
 	t.Helper()
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	tarPath := filepath.Join(l.Dir, "busybox.tar")
 	if _, err := os.Stat(tarPath); err != nil {
 		root := filepath.Join(l.Dir, "busybox-root")
@@ -139,12 +154,7 @@ func (d *Docker) importBusybox() {
 			t.Fatalf("lab: tar busybox: %v: %s", err, out)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "docker", "-H", "unix://"+d.Socket, "import", tarPath, "busybox:local")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("lab: import busybox on %s: %v: %s", d.Host.Name, err, out)
-	}
+	return tarPath
 }
 
 // CLI runs the docker command against this engine.

@@ -97,6 +97,7 @@ type Lab struct {
 	captures   []*capture
 	forwards   []*forwarder
 	dockers    []*Docker
+	podmans    []*Podman
 	netnses    []string // every namespace created, in creation order
 }
 
@@ -444,13 +445,17 @@ func (l *Lab) cleanup() {
 		l.diagnose()
 	}
 	l.mu.Lock()
-	caps, procs, consuls, fwds, dockers := l.captures, l.procs, l.consuls, l.forwards, l.dockers
+	caps, procs, consuls, fwds, dockers, podmans := l.captures, l.procs, l.consuls, l.forwards, l.dockers, l.podmans
 	l.mu.Unlock()
 	for _, c := range caps {
 		c.abort()
 	}
 	for _, d := range dockers {
 		d.teardown()
+	}
+	// Before the agents stop: removing a container runs the CNI plugin's DEL.
+	for _, p := range podmans {
+		p.teardown()
 	}
 	for _, p := range slices.Backward(procs) {
 		if p.Running() {
@@ -577,6 +582,15 @@ func (l *Lab) diagnose() {
 			dp = err.Error()
 		}
 		t.Logf("lab: ---- %s links, neighbours, OVS tunnel neighbours, datapath flows ----\n%s%s%s%s", h.Name, links, neigh, tnl, tail(dp, 30))
+	}
+	l.mu.Lock()
+	podmans := slices.Clone(l.podmans)
+	l.mu.Unlock()
+	for _, p := range podmans {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		ps, err := p.CLI(ctx, "ps", "-a")
+		cancel()
+		t.Logf("lab: ---- podman on %s: ps -a ----\n%s%v", p.Host.Name, ps, err)
 	}
 	for _, d := range dockers {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
