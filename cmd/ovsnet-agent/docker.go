@@ -4,6 +4,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/netip"
+	"strings"
 	"sync"
 
 	"github.com/ovsnet/ovsnet/client"
@@ -15,7 +17,7 @@ import (
 
 // The Docker network and IPAM plugin: on with -plugin-socket.
 func init() {
-	var socket, engine, ctl, tokenFile, tokenFlag, caFile, certFile, keyFile *string
+	var socket, engine, ctl, tokenFile, tokenFlag, caFile, certFile, keyFile, resolvers *string
 	features = append(features, feature{
 		name: "docker plugin",
 		flags: func(fs *flag.FlagSet) {
@@ -27,6 +29,7 @@ func init() {
 			caFile = fs.String("controller-cacert", "", "CAs (PEM) to trust for an https -controller (default: the system's)")
 			certFile = fs.String("controller-cert", "", "client certificate (PEM) for a controller that requires one (-tls-client-ca)")
 			keyFile = fs.String("controller-key", "", "private key of -controller-cert")
+			resolvers = fs.String("docker-resolvers", "", "comma-separated DNS servers Docker's embedded resolver forwards to (containers on internal networks get host routes to them); empty: found as dockerd finds them")
 		},
 		setup: func(env *agentEnv) (build, error) {
 			if *tokenFlag != "" {
@@ -57,6 +60,17 @@ func init() {
 			if *socket == "" {
 				return nil, nil
 			}
+			var rs []netip.Addr
+			for _, f := range strings.Split(*resolvers, ",") {
+				if f = strings.TrimSpace(f); f == "" {
+					continue
+				}
+				a, err := netip.ParseAddr(f)
+				if err != nil {
+					return nil, fmt.Errorf("-docker-resolvers: %w", err)
+				}
+				rs = append(rs, a)
+			}
 			env.Catalog = true
 			api, err := env.Controller()
 			if err != nil {
@@ -64,7 +78,7 @@ func init() {
 			}
 			return func(a *ovsagent.Agent) ovsagent.Extension {
 				return docker.New(docker.Config{Socket: *socket, Engine: *engine, API: api, Plumber: env.Plumber,
-					UnderlayMTU: env.Config.UnderlayMTU, StateDir: env.Config.StateDir, Logger: env.Log}, a)
+					UnderlayMTU: env.Config.UnderlayMTU, StateDir: env.Config.StateDir, Resolvers: rs, Logger: env.Log}, a)
 			}, nil
 		},
 	})
