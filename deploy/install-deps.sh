@@ -5,7 +5,8 @@
 set -euo pipefail
 
 PKGS=(openvswitch-switch iproute2 iputils-ping iputils-arping iperf3 ethtool tshark dnsperf
-      nftables docker.io busybox-static chromium ca-certificates procps psmisc curl jq)
+      nftables docker.io busybox-static chromium ca-certificates procps psmisc curl jq
+      podman containernetworking-plugins docker-compose)
 
 missing=()
 for p in "${PKGS[@]}"; do

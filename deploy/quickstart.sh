@@ -4,6 +4,7 @@
 #   ./deploy/quickstart.sh          build, (re)start everything, connect a few containers
 #   ./deploy/quickstart.sh status   what is running
 #   ./deploy/quickstart.sh down     stop it all and remove every trace
+#   ./deploy/quickstart.sh shell h1 a shell whose docker talks to h1's Docker engine
 #
 # A "host" is a network namespace with its own userspace Open vSwitch, a
 # "container" is a bare network namespace; hosts talk over a Linux bridge in
@@ -99,6 +100,7 @@ netns_exists() { [ -e "/run/netns/$1" ]; }
 
 down() {
   local h ns pid
+  docker_down
   # Agents first (they talk to OVS and Consul), then the controller, OVS, Consul.
   for h in "${HOSTS[@]}"; do stop_pidfile "$RUN/agent-$h.pid"; done
   stop_pidfile "$RUN/controller.pid"
@@ -283,7 +285,65 @@ start_agent() {
   start_daemon "agent-$h" "$PREFIX-$h" env OVS_RUNDIR="$dir" OVS_DBDIR="$dir" OVS_LOGDIR="$dir" \
     "$REPO/bin/ovsnet-agent" -host "$h" -tunnel-ip "192.0.2.$n" \
     -ovsdb "unix:$dir/db.sock" -ovs-rundir "$dir" -datapath-type netdev \
-    -consul "unix://$STATE/consul.sock" -prefix ovsnet -state-dir "$STATE/agent-state"
+    -consul "unix://$STATE/consul.sock" -prefix ovsnet -state-dir "$STATE/agent-state" \
+    -plugin-socket "$STATE/$h/docker/plugins/ovsnet.sock" -docker-host "unix://$STATE/$h/docker/docker.sock" \
+    -controller "unix://$STATE/controller.sock" -token-file "$TOKEN_FILE"
+}
+
+# Docker on every host (docs/docker.md): one engine per host namespace,
+# driving ovsnet through that host's agent. Engines find plugins only in
+# /run/docker/plugins, so each runs in a mount namespace of its own (kept
+# in a file) where its host's plugin directory is bound there.
+dockerd_sock() { echo "$STATE/$1/docker/docker.sock"; }
+dk() { local h=$1; shift; timeout 120 docker -H "unix://$(dockerd_sock "$h")" "$@"; }
+
+# busybox_tar: a tiny image made from the machine's static busybox (no
+# registry is reachable from the hosts).
+busybox_tar() {
+  local root=$STATE/busybox-root c
+  [ -f "$STATE/busybox.tar" ] && return 0
+  mkdir -p "$root/bin" "$root/etc" "$root/tmp" "$root/proc" "$root/sys" "$root/dev"
+  cp "$(command -v busybox)" "$root/bin/busybox"
+  for c in sh ping ping6 ip nslookup wget sleep cat ifconfig route nc hostname httpd echo ls true timeout; do
+    ln -sf busybox "$root/bin/$c"
+  done
+  tar -C "$root" -cf "$STATE/busybox.tar" .
+}
+
+start_docker() {
+  local h=$1 dir=$STATE/$1/docker
+  mkdir -p "$dir/plugins" "$dir/mnt" /run/docker/plugins
+  mount --bind "$dir/mnt" "$dir/mnt"
+  mount --make-private "$dir/mnt"
+  touch "$dir/mnt/ns"
+  unshare --mount="$dir/mnt/ns" --propagation private mount --bind "$dir/plugins" /run/docker/plugins
+  # No iptables and no bridge: egress and published ports are ovsnet's
+  # (its nftables rules); Docker's FORWARD drop policy would break them.
+  start_daemon "docker-$h" "$PREFIX-$h" nsenter "--mount=$dir/mnt/ns" -- dockerd \
+    --data-root "$dir/data" --exec-root "$dir/exec" -H "unix://$dir/docker.sock" --pidfile "$dir/docker.pid" \
+    --storage-driver vfs --iptables=false --ip-masq=false --bridge=none --userland-proxy=false
+}
+
+docker_ready() { alive_or_die "docker-$1" && dk "$1" version; }
+docker_has_net() { dk "$1" network ls --format '{{.Name}}' | grep -qx "$2"; }
+
+# docker_down: containers first (their processes live outside the host
+# namespaces), then the engines and their mount namespaces.
+docker_down() {
+  local h dir ids
+  for h in "${HOSTS[@]}"; do
+    dir=$STATE/$h/docker
+    if [ -S "$dir/docker.sock" ] && ours "$(tr -dc 0-9 <"$RUN/docker-$h.pid" 2>/dev/null)"; then
+      ids=$(dk "$h" ps -aq 2>/dev/null || true)
+      # shellcheck disable=SC2086
+      [ -z "$ids" ] || dk "$h" rm -f $ids >/dev/null 2>&1 || true
+    fi
+    stop_pidfile "$RUN/docker-$h.pid"
+    if mountpoint -q "$dir/mnt" 2>/dev/null; then
+      umount "$dir/mnt/ns" 2>/dev/null || true
+      umount "$dir/mnt" 2>/dev/null || true
+    fi
+  done
 }
 
 start_consul() {
@@ -383,6 +443,15 @@ set OVSNET_QS_CONSUL to another port for Consul"
   for i in "${!HOSTS[@]}"; do start_agent $((i + 1)); done
   wait_for "all ${#HOSTS[@]} hosts alive (logs: $LOGS/agent-h*.log)" 60 hosts_alive
 
+  say "starting a Docker engine on every host (the ovsnet plugin through its agent; image busybox)"
+  local h
+  busybox_tar
+  for h in "${HOSTS[@]}"; do start_docker "$h"; done
+  for h in "${HOSTS[@]}"; do
+    wait_for "Docker on $h (log: $LOGS/docker-$h.log)" 60 docker_ready "$h"
+    dk "$h" import "$STATE/busybox.tar" busybox >/dev/null
+  done
+
   say "creating networks testnet01..testnet04"
   ctl network create -d bridge --host h1 testnet01 >/dev/null
   ctl network create testnet02 >/dev/null
@@ -412,6 +481,9 @@ set OVSNET_QS_CONSUL to another port for Consul"
   say "web resolves mysql01.testnet02 (answered by h1's agent, docs/dns.md)"
   wait_for "web resolves mysql01.testnet02" 10 timeout 5 ip netns exec "$PREFIX-web" getent hosts mysql01.testnet02
   ip netns exec "$PREFIX-web" getent hosts mysql01.testnet02
+  for h in "${HOSTS[@]}"; do wait_for "testnet02 in $h's Docker engine" 30 docker_has_net "$h" testnet02; done
+  say "a Docker container on h1 pings mysql01.testnet02 (h2) by name"
+  dk h1 run --rm --net testnet02 busybox ping -c 2 -W 2 mysql01.testnet02 || die "Docker on h1 cannot reach mysql01.testnet02"
 
   local cli=$REPO/bin/ovsnetctl env=""
   [ "$PWD" = "$REPO" ] && cli=bin/ovsnetctl
@@ -431,6 +503,12 @@ ovsnet quick start is up (took $((SECONDS - t0))s): hosts h1 h2 h3, networks tes
   Web UI: $API/ (it asks for the token once: cat $TOKEN_FILE)
   ip netns exec $PREFIX-web ping $ip                          # container web -> mysql01
   ip netns exec $PREFIX-web ping mysql01.testnet02                 # by name (DNS, docs/dns.md)
+  Docker on every host, with the ovsnet plugin (docs/docker.md); networks appear in every engine:
+  docker -H unix://$(dockerd_sock h1) run -d --name mysql02 --net testnet02 busybox httpd -f -p 80
+  docker -H unix://$(dockerd_sock h2) run --rm --net testnet02 busybox ping -c 3 mysql02.testnet02
+  docker -H unix://$(dockerd_sock h1) run --rm --net testnet02 busybox ping -c 3 mysql01.testnet02   # a namespace container on h2
+  ip netns exec $PREFIX-web ping -c 3 mysql02.testnet02
+  $0 shell h2                                         # a shell whose docker talks to h2's engine
   OVS_RUNDIR=$STATE/h1/ovs ovs-ofctl -O OpenFlow14 --names dump-flows br-int   # h1's flows
   ovs-vsctl --db=unix:$STATE/h1/ovs/db.sock show
 
@@ -448,5 +526,15 @@ case ${1:-up} in
     echo "quick start removed"
     ;;
   status) status ;;
-  *) echo "usage: $0 [up|down|status]" >&2; exit 2 ;;
+  shell)
+    # shell HOST [BASH ARGS]: bash with DOCKER_HOST set to HOST's engine.
+    h=${2:-}
+    [[ " ${HOSTS[*]} " == *" $h "* ]] || die "usage: $0 shell HOST [bash arguments] (HOST: ${HOSTS[*]})"
+    [ -S "$(dockerd_sock "$h")" ] || die "no Docker engine on $h: is the quick start up? ($0)"
+    shift 2
+    export DOCKER_HOST=unix://$(dockerd_sock "$h") PS1="[quickstart $h] \w\$ "
+    [ $# -gt 0 ] || echo "docker here talks to $h's engine ($DOCKER_HOST); exit to leave" >&2
+    exec bash --norc "$@"
+    ;;
+  *) echo "usage: $0 [up|down|status|shell HOST]" >&2; exit 2 ;;
 esac

@@ -95,12 +95,37 @@ func TestQuickStartDocs(t *testing.T) {
 	}
 	t.Logf("quick start up:\n%s", out)
 
+	// The Docker commands the quick start prints run as printed, in order.
+	var printed []string
+	inDocker := false
+	for _, line := range strings.Split(string(out), "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(line, "Docker on every host"):
+			inDocker = true
+		case inDocker && (strings.HasPrefix(line, "docker -H unix://") || strings.HasPrefix(line, "ip netns exec")):
+			printed = append(printed, line)
+		default:
+			inDocker = false
+		}
+	}
+	if len(printed) < 4 {
+		t.Fatalf("the quick start printed %d Docker commands, want at least 4:\n%s", len(printed), out)
+	}
+	// They run after the documents' blocks (some count endpoints), before
+	// the quick start goes down.
+	runPrinted := func() { runBlock(t, docblocks.Block{File: "deploy/quickstart.sh's output"}, strings.Join(printed, "\n"), root, nil) }
+
 	// The block that takes the quick start down runs last.
 	sort.SliceStable(blocks, func(i, j int) bool {
 		return !strings.Contains(blocks[i].Text, "quickstart.sh down") && strings.Contains(blocks[j].Text, "quickstart.sh down")
 	})
 	api := "127.0.0.1:" + strconv.Itoa(httpPort)
 	for _, b := range blocks {
+		if runPrinted != nil && strings.Contains(b.Text, "quickstart.sh down") {
+			runPrinted()
+			runPrinted = nil
+		}
 		env := []string{
 			"PATH=" + filepath.Join(root, "bin") + ":" + os.Getenv("PATH"),
 			"OVSNET_CONTROLLER=http://" + api,
