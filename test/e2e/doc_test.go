@@ -114,7 +114,9 @@ func TestQuickStartDocs(t *testing.T) {
 	}
 	// They run after the documents' blocks (some count endpoints), before
 	// the quick start goes down.
-	runPrinted := func() { runBlock(t, docblocks.Block{File: "deploy/quickstart.sh's output"}, strings.Join(printed, "\n"), root, nil) }
+	runPrinted := func() {
+		runBlock(t, docblocks.Block{File: "deploy/quickstart.sh's output"}, strings.Join(printed, "\n"), root, nil)
+	}
 
 	// The block that takes the quick start down runs last.
 	sort.SliceStable(blocks, func(i, j int) bool {
