@@ -312,7 +312,7 @@ func TestPodmanAndDockerOnOneNetwork(t *testing.T) {
 	h1 := c.Lab.Hosts[0]
 	d2 := c.Dockers["h2"]
 	pm := h1.StartPodman()
-	installCNI(t, c, h1, pm.PluginDir, pm.ConfDir, "testnet02", "testnet05")
+	installCNI(t, c, h1, pm.PluginDir, pm.ConfDir, "testnet02", "testnet05", "ghostnet")
 
 	dockerOn(t, d2, "network", "create", "-d", "ovsnet", "--ipam-driver", "ovsnet", "testnet02")
 	dockerOn(t, d2, "network", "create", "-d", "ovsnet", "--ipam-driver", "ovsnet", "testnet05")
@@ -375,6 +375,16 @@ func TestPodmanAndDockerOnOneNetwork(t *testing.T) {
 	}
 	if out, err := tryDocker(d2, "exec", "other", "nslookup", "web"); err == nil && strings.Contains(out, podIP) {
 		t.Fatalf("testnet05 resolves web:\n%s", out)
+	}
+
+	// A configuration for a network ovsnet does not have: Podman says why,
+	// and nothing is left behind.
+	out, err := pm.CLI(context.Background(), "run", "--rm", "--network", "ghostnet", "busybox:local", "true")
+	if err == nil || !strings.Contains(string(out), "ovsnet network ghostnet does not exist: create it first") {
+		t.Fatalf("podman run on a network ovsnet does not have: %v\n%s", err, out)
+	}
+	if n := len(c.Endpoints("")); n != 3 {
+		t.Fatalf("after the failed run: %d endpoints, want 3", n)
 	}
 
 	// The cluster's views show the Podman container.
