@@ -507,6 +507,9 @@ ovsnet quick start is up (took $((SECONDS - t0))s): hosts h1 h2 h3, networks tes
   docker -H unix://$(dockerd_sock h1) run -d --name mysql02 --net testnet02 busybox httpd -f -p 80
   docker -H unix://$(dockerd_sock h2) run --rm --net testnet02 busybox ping -c 3 mysql02.testnet02
   docker -H unix://$(dockerd_sock h1) run --rm --net testnet02 busybox ping -c 3 mysql01.testnet02   # a namespace container on h2
+  docker -H unix://$(dockerd_sock h1) run --rm --net testnet02 --link mysql02:db busybox ping -c 3 db
+  docker -H unix://$(dockerd_sock h2) run --rm --net testnet04 --ip 10.0.1.50 busybox ip -o -4 addr show eth0
+  docker -H unix://$(dockerd_sock h1) run --rm --net testnet03 busybox ping -c 3 db.testnet03   # internal: its containers only
   ip netns exec $PREFIX-web ping -c 3 mysql02.testnet02
   $0 shell h2                                         # a shell whose docker talks to h2's engine
   OVS_RUNDIR=$STATE/h1/ovs ovs-ofctl -O OpenFlow14 --names dump-flows br-int   # h1's flows
