@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/ovsnet/ovsnet/model"
@@ -27,9 +28,17 @@ func (c *Client) Release(ctx context.Context, network string, addr netip.Addr) e
 }
 
 // NextPool says which default subnet a new network of driver would get.
-func (c *Client) NextPool(ctx context.Context, driver model.Driver) (netip.Prefix, error) {
+func (c *Client) NextPool(ctx context.Context, driver model.Driver, exclude ...netip.Prefix) (netip.Prefix, error) {
 	var out struct{ Pool string }
-	if err := c.do(ctx, request{method: http.MethodGet, path: "/ovsnet/v1/pools/next", query: url.Values{"driver": {string(driver)}}}, &out); err != nil {
+	q := url.Values{"driver": {string(driver)}}
+	if len(exclude) > 0 {
+		var ex []string
+		for _, p := range exclude {
+			ex = append(ex, p.String())
+		}
+		q.Set("exclude", strings.Join(ex, ","))
+	}
+	if err := c.do(ctx, request{method: http.MethodGet, path: "/ovsnet/v1/pools/next", query: q}, &out); err != nil {
 		return netip.Prefix{}, err
 	}
 	return netip.ParsePrefix(out.Pool)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -158,12 +159,14 @@ func (c *Controller) releaseHandler(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// NextPool says which default subnet a new network of a driver would get.
-func (c *Controller) NextPool(ctx context.Context, driver model.Driver) (netip.Prefix, error) {
+// NextPool says which default subnet a new network of a driver would get,
+// also avoiding exclude: subnets the asker holds for networks not created
+// yet (a Docker engine's networks waiting to be registered).
+func (c *Controller) NextPool(ctx context.Context, driver model.Driver, exclude ...netip.Prefix) (netip.Prefix, error) {
 	var p netip.Prefix
 	err := c.read(func(s *state) error {
 		var err error
-		if p, err = model.DefaultSubnet(driver, s.takenSubnets()); err != nil {
+		if p, err = model.DefaultSubnet(driver, append(s.takenSubnets(), exclude...)); err != nil {
 			return errorf(ErrConflict, "%v", err)
 		}
 		return nil
@@ -180,7 +183,23 @@ func (c *Controller) nextPoolHandler(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errorf(ErrInvalid, "unknown driver %q", d))
 		return
 	}
-	p, err := c.NextPool(r.Context(), d)
+	var exclude []netip.Prefix
+	if ex := r.URL.Query().Get("exclude"); ex != "" {
+		parts := strings.Split(ex, ",")
+		if len(parts) > 256 {
+			writeError(w, errorf(ErrInvalid, "exclude: at most 256 subnets"))
+			return
+		}
+		for _, f := range parts {
+			pfx, err := netip.ParsePrefix(strings.TrimSpace(f))
+			if err != nil {
+				writeError(w, errorf(ErrInvalid, "exclude: %q is not a subnet", f))
+				return
+			}
+			exclude = append(exclude, pfx.Masked())
+		}
+	}
+	p, err := c.NextPool(r.Context(), d, exclude...)
 	if err != nil {
 		writeError(w, err)
 		return

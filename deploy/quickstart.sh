@@ -50,7 +50,9 @@ for c in "${CONTAINERS[@]}"; do ALL_NETNS+=("$PREFIX-$c"); done
 # wait_for discards. Daemons must not inherit it (3>&-): an open copy would
 # keep a caller's pipe, e.g. `quickstart.sh | tee`, from ever ending.
 exec 3>&2
-say() { printf '==> %s\n' "$*"; }
+# Every step says how long the quick start has been running.
+T0=$SECONDS
+say() { printf '==> [%4ss] %s\n' "$((SECONDS - T0))" "$*"; }
 die() {
   printf 'quickstart: %s\n' "$*" >&3
   if [ -d "$LOGS" ]; then
@@ -404,7 +406,7 @@ up() {
   command -v go >/dev/null || export PATH=$PATH:/usr/local/go/bin
   command -v go >/dev/null || die "Go not found (looked on PATH and in /usr/local/go/bin)"
 
-  say "installing dependencies (deploy/install-deps.sh)"
+  say "installing dependencies (deploy/install-deps.sh; the first time takes minutes: packages, the Consul build)"
   "$REPO/deploy/install-deps.sh"
   [ -x "$CONSUL_BIN" ] || die "no Consul binary at $CONSUL_BIN"
 
@@ -452,13 +454,19 @@ set OVSNET_QS_CONSUL to another port for Consul"
     dk "$h" import "$STATE/busybox.tar" busybox >/dev/null
   done
 
-  say "creating networks testnet01..testnet04"
-  ctl network create -d bridge --host h1 testnet01 >/dev/null
-  ctl network create testnet02 >/dev/null
+  say "creating networks testnet02..testnet04 through Docker on h1 (cluster-wide: every engine lists them)"
   # testnet04 before testnet03: its fixed 10.0.1.0/24 is then taken when
   # testnet03 gets a subnet from the pool, so no two networks share one.
-  ctl network create --subnet 10.0.1.0/24 testnet04 >/dev/null
-  ctl network create --internal testnet03 >/dev/null
+  local n
+  dk h1 network create -d ovsnet --ipam-driver ovsnet testnet02 >/dev/null
+  dk h1 network create -d ovsnet --ipam-driver ovsnet --subnet 10.0.1.0/24 testnet04 >/dev/null
+  dk h1 network create -d ovsnet --ipam-driver ovsnet --internal testnet03 >/dev/null
+  for n in testnet02 testnet04 testnet03; do
+    wait_for "$n registered with the controller" 30 ctl network inspect "$n"
+  done
+  # A bridge network lives on one host, which Docker's plugin API cannot say.
+  say "creating testnet01, a bridge network local to h1, with ovsnetctl"
+  ctl network create -d bridge --host h1 testnet01 >/dev/null
 
   say "connecting containers"
   container h1 web testnet02

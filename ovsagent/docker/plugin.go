@@ -473,7 +473,7 @@ func (p *Plugin) requestPool(ctx context.Context, body []byte) (any, error) {
 		if req.V6 {
 			pool = model.DefaultSubnet6(newRandomID()).String()
 		} else {
-			pfx, err := p.api.NextPool(ctx, model.DriverOverlay)
+			pfx, err := p.api.NextPool(ctx, model.DriverOverlay, p.pendingPools()...)
 			if err != nil {
 				return nil, apiError(err)
 			}
@@ -489,6 +489,22 @@ func (p *Plugin) requestPool(ctx context.Context, body []byte) (any, error) {
 
 // Pool ids: "ovsnet:<network id>:v4|v6" for a network ovsnet knows, and
 // "pending:v4|v6:<pool>[;<sub-pool>]" for one a user is creating in Docker.
+// pendingPools are the IPv4 pools of networks created in this engine and
+// not registered with the controller yet: the next default pool must not be
+// one of them (`docker network create --subnet 10.0.1.0/24 a; docker
+// network create b` in quick succession).
+func (p *Plugin) pendingPools() []netip.Prefix {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []netip.Prefix
+	for _, pn := range p.pending {
+		if pfx, err := netip.ParsePrefix(pn.v4.Pool); err == nil {
+			out = append(out, pfx)
+		}
+	}
+	return out
+}
+
 func pendingPoolID(family, pool, subPool string) string {
 	id := "pending:" + family + ":" + pool
 	if subPool != "" {
