@@ -433,5 +433,3 @@ func apiError(err error) error {
 	}
 	return err
 }
-
-// ---- IPAM ----
