@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/containernetworking/cni/pkg/types"
+
 	"github.com/ovsnet/ovsnet/client"
 	"github.com/ovsnet/ovsnet/model"
 )
