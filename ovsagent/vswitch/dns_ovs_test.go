@@ -46,7 +46,7 @@ func TestDNSFlowsRoundTripThroughOVS(t *testing.T) {
 	if ofports[cfg.DNS.PortName] != cfg.DNS.OFPort {
 		t.Fatalf("DNS port planned at %d, want %d", ofports[cfg.DNS.PortName], cfg.DNS.OFPort)
 	}
-	ft := NewOpenFlow(h.Mgmt("br-int"))
+	ft := NewOpenFlow(h.WaitMgmt("br-int"))
 	defer ft.Close()
 	want := flows.Build(st, cfg, ofports)
 	if err := ft.Apply(ctx, flows.ComputeDiff(want, nil)); err != nil {

@@ -66,7 +66,7 @@ func TestFlowsRoundTripThroughOVS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ft := NewOpenFlow(h.Mgmt("br-int"))
+	ft := NewOpenFlow(h.WaitMgmt("br-int"))
 	defer ft.Close()
 	want := flows.Build(st, cfg, ofports)
 	if err := ft.Apply(ctx, flows.ComputeDiff(want, nil)); err != nil {

@@ -84,6 +84,21 @@ func (h *Host) OVSDB() string { return "unix:" + filepath.Join(h.OVSDir, "db.soc
 // Mgmt is the OpenFlow management socket of a bridge on this host.
 func (h *Host) Mgmt(bridge string) string { return "unix:" + filepath.Join(h.OVSDir, bridge+".mgmt") }
 
+// WaitMgmt waits (≤ 10 s) until ovs-vswitchd has made a bridge's
+// management socket, and returns it: a bridge created through OVSDB
+// appears in ovs-vswitchd a moment after the transaction commits.
+func (h *Host) WaitMgmt(bridge string) string {
+	h.lab.t.Helper()
+	path := filepath.Join(h.OVSDir, bridge+".mgmt")
+	if err := poll(10*time.Second, 20*time.Millisecond, func() error {
+		_, err := os.Stat(path)
+		return err
+	}); err != nil {
+		h.lab.t.Fatalf("lab: %s has no management socket for %s: %v", h.Name, bridge, err)
+	}
+	return h.Mgmt(bridge)
+}
+
 // Exec runs a command inside the host namespace (nsenter --net) with Env
 // set, and returns its stdout; the error includes stderr.
 func (h *Host) Exec(ctx context.Context, name string, args ...string) ([]byte, error) {
