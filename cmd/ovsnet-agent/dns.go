@@ -62,6 +62,22 @@ func init() {
 	})
 }
 
+// parseAddrs parses "ADDR,...".
+func parseAddrs(s string) ([]netip.Addr, error) {
+	var out []netip.Addr
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q: not an IP address", f)
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
 // parseAddrPorts parses "ADDR[:PORT],..."; defPort 0 makes the port required.
 func parseAddrPorts(s string, defPort uint16) ([]netip.AddrPort, error) {
 	var out []netip.AddrPort

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net/netip"
-	"strings"
 	"sync"
 
 	"github.com/ovsnet/ovsnet/client"
@@ -60,16 +58,9 @@ func init() {
 			if *socket == "" {
 				return nil, nil
 			}
-			var rs []netip.Addr
-			for _, f := range strings.Split(*resolvers, ",") {
-				if f = strings.TrimSpace(f); f == "" {
-					continue
-				}
-				a, err := netip.ParseAddr(f)
-				if err != nil {
-					return nil, fmt.Errorf("-docker-resolvers: %w", err)
-				}
-				rs = append(rs, a)
+			rs, err := parseAddrs(*resolvers)
+			if err != nil {
+				return nil, fmt.Errorf("-docker-resolvers: %w", err)
 			}
 			env.Catalog = true
 			api, err := env.Controller()

@@ -62,12 +62,9 @@ func startWriteProbe(api *client.Client) *writeProbe {
 	return w
 }
 
-func (w *writeProbe) stop() []writeResult {
+func (w *writeProbe) stop() {
 	w.cancel()
 	<-w.done
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.results
 }
 
 // since returns the results of writes started at or after t.
