@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -129,12 +128,27 @@ func (l *Lab) StartConsulCluster(servers int, clients int) *ConsulCluster {
 	}
 	for _, c := range append(slices.Clone(cc.Servers), cc.Clients...) {
 		if err := c.waitLeader(60 * time.Second); err != nil {
-			l.t.Fatalf("lab: consul %s: %v\n%s", c.Addr, err, tail(c.proc.Log(), 30))
+			l.t.Fatalf("lab: consul %s: %v\n%s", c.Addr, err, cc.report())
 		}
 		l.Expose(c.Addr)
 	}
 	l.t.Logf("lab: consul cluster of %d servers and %d clients has a leader after %v", servers, clients, time.Since(start).Round(time.Millisecond))
 	return cc
+}
+
+// report says, for a failure message, how every agent of the cluster
+// stands, with the last lines of each one's log.
+func (cc *ConsulCluster) report() string {
+	var b strings.Builder
+	for _, c := range append(slices.Clone(cc.Servers), cc.Clients...) {
+		role := "client"
+		if c.Server {
+			role = "server"
+		}
+		fmt.Fprintf(&b, "--- %s %s (http %d, serf %d, rpc %d): %s\n%s\n",
+			role, c.proc.Name, c.Ports.HTTP, c.Ports.SerfLAN, c.Ports.Server, c.proc.state(), tail(c.proc.Log(), 8))
+	}
+	return b.String()
 }
 
 // Leader returns the server that leads now, or nil.
@@ -172,7 +186,7 @@ func (l *Lab) newConsul(spec consulSpec) *Consul {
 	if err != nil {
 		l.t.Fatalf("lab: %v", err)
 	}
-	ports, err := freePorts(6)
+	ports, err := FreePorts(6)
 	if err != nil {
 		l.t.Fatalf("lab: consul ports: %v", err)
 	}
@@ -321,34 +335,4 @@ func (c *Consul) waitLeader(timeout time.Duration) error {
 		}
 		return nil
 	})
-}
-
-// freePorts returns n distinct loopback ports that are free for both TCP
-// and UDP right now (Consul's serf and DNS listeners use both).
-func freePorts(n int) ([]int, error) {
-	var ports []int
-	var closers []io.Closer
-	defer func() {
-		for _, c := range closers {
-			c.Close()
-		}
-	}()
-	for try := 0; len(ports) < n; try++ {
-		if try > 100 {
-			return nil, errors.New("no free ports after 100 tries")
-		}
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("listen: %w", err)
-		}
-		closers = append(closers, ln)
-		port := ln.Addr().(*net.TCPAddr).Port
-		pc, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err != nil {
-			continue
-		}
-		closers = append(closers, pc)
-		ports = append(ports, port)
-	}
-	return ports, nil
 }
