@@ -6,6 +6,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -53,7 +54,9 @@ func measureReady(b *testing.B, hosts, endpoints int) {
 	if profDir != "" {
 		agentArgs = []string{"-pprof"}
 	}
-	c := cluster.New(b, cluster.Options{Hosts: hosts, LogLevel: "info", AgentArgs: agentArgs})
+	// BENCH_LOG_LEVEL=debug: agents log each reconcile's phases (with BENCH_LOGS).
+	level := cmp.Or(os.Getenv("BENCH_LOG_LEVEL"), "info")
+	c := cluster.New(b, cluster.Options{Hosts: hosts, LogLevel: level, AgentArgs: agentArgs})
 	c.CreateNetwork("bench", "--subnet", "10.0.0.0/16")
 	// One prober per host, attached before measuring.
 	probers := map[string]*lab.Container{}
