@@ -62,6 +62,7 @@ type Resolver struct {
 	cfg   Config
 	log   *slog.Logger
 	index atomic.Pointer[dnsIndex]
+	ixr   *indexer // builds each new index, reusing unchanged networks
 	fwd   *dnsForwarder
 	rc    *resolvConfs
 	held  *holdQueue
@@ -86,7 +87,7 @@ func New(cfg Config, a Agent, log *slog.Logger) *Resolver {
 	if log == nil {
 		log = slog.Default()
 	}
-	d := &Resolver{a: a, cfg: cfg, log: log.With("part", "dns"), held: newHoldQueue()}
+	d := &Resolver{a: a, cfg: cfg, log: log.With("part", "dns"), held: newHoldQueue(), ixr: newIndexer()}
 	if len(cfg.Upstreams) > 0 {
 		d.fwd = newDNSForwarder(cfg.Upstreams, cfg.UpstreamTimeout, 1024)
 	}
@@ -105,7 +106,7 @@ func (d *Resolver) Name() string { return "dns" }
 // and then with every new one, one call at a time.
 func (d *Resolver) OnState(st *model.HostState) {
 	start := time.Now()
-	ix := buildDNSIndex(st, d.fwd != nil, d.held.namelessUntil(st, start))
+	ix := d.ixr.build(st, d.fwd != nil, d.held.namelessUntil(st, start))
 	ix.host.forward = ix.host.forward && d.cfg.ListenForward
 	d.index.Store(ix)
 	d.held.wake()

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/miekg/dns"
@@ -56,8 +57,9 @@ type dnsView struct {
 	nets []*dnsNet
 	// links[i] are the link aliases of the asker's endpoint on nets[i].
 	links []map[string]*dnsRecord
-	// names is the host view's table: every network's qualified names.
-	names map[string]*dnsRecord
+	// all is the host view's table: every network's qualified and
+	// reverse names.
+	all *hostNames
 	// internal: the query came in on an internal network, whose unknown
 	// names are answered NXDOMAIN and never forwarded.
 	internal bool
@@ -67,7 +69,7 @@ type dnsView struct {
 
 // dnsNet is one network's names.
 type dnsNet struct {
-	name     string
+	id, name string
 	internal bool
 	// names holds NAME, ALIAS, NAME.NETWORK, ALIAS.NETWORK and the reverse
 	// names of the network's addresses.
@@ -77,6 +79,8 @@ type dnsNet struct {
 	// namelessUntil: until then, a Docker endpoint of the network may
 	// still get its names (hold.go).
 	namelessUntil time.Time
+	// subnets are the network's subnets (IPv4, IPv6), for reverse names.
+	subnets []netip.Prefix
 }
 
 // dnsRecord is everything a name answers, as resource records.
@@ -108,7 +112,54 @@ func (v *dnsView) lookup(key []byte) *dnsRecord {
 			return r
 		}
 	}
-	return v.names[string(key)]
+	if v.all != nil {
+		return v.all.lookup(key)
+	}
+	return nil
+}
+
+// hostNames is what the host listener resolves: NAME.NETWORK of every
+// network and reverse names, never bare names, which would be ambiguous.
+// It looks into the networks' own tables rather than a merged copy, so a
+// new state does not copy every name the host knows.
+type hostNames struct {
+	// bySuffix maps ".NETWORK" (wire format, lower case) to its network.
+	bySuffix map[string]*dnsNet
+	// byName are the networks in order of name: the first wins a name or
+	// an address two networks share.
+	byName []*dnsNet
+}
+
+func (h *hostNames) lookup(key []byte) *dnsRecord {
+	if a, ok := reverseAddr(key); ok {
+		for _, dn := range h.byName {
+			for _, p := range dn.subnets {
+				if p.Contains(a) {
+					if r := dn.names[string(key)]; r != nil {
+						return r
+					}
+				}
+			}
+		}
+		return nil
+	}
+	// NAME.NETWORK: the name is in the table of a network whose name ends
+	// it (network names may have dots, so try every suffix).
+	var best *dnsNet
+	var rec *dnsRecord
+	for i := 0; i < len(key) && key[i] != 0; i += int(key[i]) + 1 {
+		if i == 0 {
+			continue
+		}
+		dn := h.bySuffix[string(key[i:])]
+		if dn == nil || (best != nil && best.name <= dn.name) {
+			continue
+		}
+		if r := dn.names[string(key)]; r != nil {
+			best, rec = dn, r
+		}
+	}
+	return rec
 }
 
 // authoritative says whether a name belongs to ovsnet, so that it is
@@ -319,67 +370,147 @@ func buildRecords(m map[string]*recordBuilder) map[string]*dnsRecord {
 	return out
 }
 
-// buildDNSIndex indexes a host state. forward says whether upstream
-// resolvers are configured; nameless says, per network id, until when
-// names may still arrive (hold.go; nil: none).
+// buildDNSIndex indexes a host state from scratch (tests; the resolver
+// keeps an indexer, which reuses the networks that did not change).
 func buildDNSIndex(st *model.HostState, forward bool, nameless map[string]time.Time) *dnsIndex {
+	return newIndexer().build(st, forward, nameless)
+}
+
+// indexer builds a resolver's successive indexes. It keeps, per network,
+// the names it built and what it built them from: a new state rebuilds
+// only the networks whose names changed, so an attach costs the size of
+// its own network, not of everything the host knows.
+type indexer struct {
+	mu   sync.Mutex
+	nets map[string]*builtNet // by network id
+	wire map[string]string    // network name → ".NETWORK" in wire format
+}
+
+func newIndexer() *indexer {
+	return &indexer{nets: map[string]*builtNet{}, wire: map[string]string{}}
+}
+
+// builtNet is one network's names and exactly what they were built from.
+type builtNet struct {
+	name, id        string
+	internal        bool
+	subnet, subnet6 netip.Prefix
+	eps             []nameInput
+	dn              *dnsNet
+}
+
+// nameInput is what an endpoint gives its network's names.
+type nameInput struct {
+	container string
+	aliases   []string
+	v4, v6    netip.Addr
+}
+
+func inputOf(ep *model.Endpoint) nameInput {
+	return nameInput{container: ep.ContainerName, aliases: ep.Aliases, v4: ep.IPv4.Addr(), v6: ep.IPv6.Addr()}
+}
+
+func (in nameInput) equal(o nameInput) bool {
+	return in.container == o.container && in.v4 == o.v4 && in.v6 == o.v6 && slices.Equal(in.aliases, o.aliases)
+}
+
+// builtFrom says whether b was built from n and eps (in this order).
+func (b *builtNet) builtFrom(n *model.Network, eps []*model.Endpoint) bool {
+	if b.name != n.Name || b.internal != n.Internal || b.subnet != n.Subnet || b.subnet6 != n.Subnet6 || len(b.eps) != len(eps) {
+		return false
+	}
+	for i, ep := range eps {
+		if !b.eps[i].equal(inputOf(ep)) {
+			return false
+		}
+	}
+	return true
+}
+
+func buildNet(n *model.Network, eps []*model.Endpoint) *builtNet {
+	nb := &netBuilder{net: n, names: map[string]*recordBuilder{}, containers: map[string]*recordBuilder{}}
+	b := &builtNet{name: n.Name, id: n.ID, internal: n.Internal, subnet: n.Subnet, subnet6: n.Subnet6, eps: make([]nameInput, 0, len(eps))}
+	for _, ep := range eps {
+		nb.endpoint(ep)
+		b.eps = append(b.eps, inputOf(ep))
+	}
+	b.dn = &dnsNet{id: n.ID, name: n.Name, internal: n.Internal, names: buildRecords(nb.names), containers: buildRecords(nb.containers)}
+	for _, p := range []netip.Prefix{n.Subnet, n.Subnet6} {
+		if p.IsValid() {
+			b.dn.subnets = append(b.dn.subnets, p.Masked())
+		}
+	}
+	return b
+}
+
+// wireSuffix is a network name in wire format, remembered across builds.
+func (x *indexer) wireSuffix(next map[string]string, name string) (string, bool) {
+	key, ok := next[name]
+	if !ok {
+		if key, ok = x.wire[name]; !ok {
+			key, _ = wireName(name)
+		}
+		next[name] = key
+	}
+	return key, key != ""
+}
+
+// build indexes a host state. forward says whether upstream resolvers are
+// configured; nameless says, per network id, until when names may still
+// arrive (hold.go; nil: none).
+func (x *indexer) build(st *model.HostState, forward bool, nameless map[string]time.Time) *dnsIndex {
+	x.mu.Lock()
+	defer x.mu.Unlock()
 	ix := &dnsIndex{views: map[dnsViewKey]*dnsView{}, suffixes: map[string]bool{}}
-	builders := map[string]*netBuilder{}
-	var order []*netBuilder
-	for i := range st.Networks {
-		n := &st.Networks[i]
-		nb := &netBuilder{net: n, names: map[string]*recordBuilder{}, containers: map[string]*recordBuilder{}}
-		builders[n.ID] = nb
-		order = append(order, nb)
-		if key, ok := wireName(n.Name); ok {
+	wire := make(map[string]string, len(x.wire))
+	known := func(n *model.Network) {
+		if key, ok := x.wireSuffix(wire, n.Name); ok {
 			ix.suffixes[key] = true
 		}
-		if n.Subnet.IsValid() {
-			ix.reverse = append(ix.reverse, n.Subnet.Masked())
-		}
-		if n.Subnet6.IsValid() {
-			ix.reverse = append(ix.reverse, n.Subnet6.Masked())
-		}
-	}
-	// Networks this host has no endpoint on are still ovsnet's: their
-	// names are answered NXDOMAIN, never forwarded.
-	for i := range st.Catalog {
-		n := &st.Catalog[i]
-		if key, ok := wireName(n.Name); ok {
-			ix.suffixes[key] = true
-		}
-		if n.Subnet.IsValid() {
-			ix.reverse = append(ix.reverse, n.Subnet.Masked())
-		}
-		if n.Subnet6.IsValid() {
-			ix.reverse = append(ix.reverse, n.Subnet6.Masked())
-		}
-	}
-	sort.Slice(order, func(i, j int) bool { return order[i].net.Name < order[j].net.Name })
-	for i := range st.Endpoints {
-		if nb := builders[st.Endpoints[i].NetworkID]; nb != nil {
-			nb.endpoint(&st.Endpoints[i])
-		}
-	}
-	nets := map[string]*dnsNet{}
-	host := &dnsView{names: map[string]*dnsRecord{}, forward: forward}
-	for _, nb := range order {
-		dn := &dnsNet{name: nb.net.Name, internal: nb.net.Internal, names: buildRecords(nb.names), containers: buildRecords(nb.containers),
-			namelessUntil: nameless[nb.net.ID]}
-		nets[nb.net.ID] = dn
-		// The host is on every network: it resolves NAME.NETWORK and
-		// reverse names (the first network by name wins an address two
-		// networks share), never bare names, which would be ambiguous.
-		suffix, _ := wireName(nb.net.Name)
-		for k, r := range dn.names {
-			qualified := len(k) > len(suffix) && k[len(k)-len(suffix):] == suffix
-			_, reverse := reverseAddr([]byte(k))
-			if _, taken := host.names[k]; !taken && (qualified || reverse) {
-				host.names[k] = r
+		for _, p := range []netip.Prefix{n.Subnet, n.Subnet6} {
+			if p.IsValid() {
+				ix.reverse = append(ix.reverse, p.Masked())
 			}
 		}
 	}
-	ix.host = host
+	byNet := make(map[string][]*model.Endpoint, len(st.Networks))
+	for i := range st.Endpoints {
+		ep := &st.Endpoints[i]
+		byNet[ep.NetworkID] = append(byNet[ep.NetworkID], ep)
+	}
+	built := make(map[string]*builtNet, len(st.Networks))
+	nets := make(map[string]*dnsNet, len(st.Networks))
+	all := &hostNames{bySuffix: make(map[string]*dnsNet, len(st.Networks))}
+	for i := range st.Networks {
+		n := &st.Networks[i]
+		known(n)
+		b := x.nets[n.ID]
+		if b == nil || !b.builtFrom(n, byNet[n.ID]) {
+			b = buildNet(n, byNet[n.ID])
+		}
+		built[n.ID] = b
+		dn := b.dn
+		if t := nameless[n.ID]; !t.IsZero() {
+			c := *dn // the tables are shared, never changed
+			c.namelessUntil = t
+			dn = &c
+		}
+		nets[n.ID] = dn
+		all.byName = append(all.byName, dn)
+		if key, ok := x.wireSuffix(wire, n.Name); ok {
+			if prev := all.bySuffix[key]; prev == nil || n.Name < prev.name {
+				all.bySuffix[key] = dn
+			}
+		}
+	}
+	x.nets, x.wire = built, wire
+	// Networks this host has no endpoint on are still ovsnet's: their
+	// names are answered NXDOMAIN, never forwarded.
+	for i := range st.Catalog {
+		known(&st.Catalog[i])
+	}
+	sort.Slice(all.byName, func(i, j int) bool { return all.byName[i].name < all.byName[j].name })
+	ix.host = &dnsView{all: all, forward: forward}
 
 	// Views of local endpoints, grouped by container.
 	byContainer := map[string][]*model.Endpoint{}
