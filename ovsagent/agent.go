@@ -76,6 +76,7 @@ type Agent struct {
 	local    bool // the local side (ports, plumbing) must be looked at
 	full     bool // a full reconcile was asked for
 	state    *model.HostState
+	flat     flattener                       // renders state, reusing unchanged networks
 	reported map[string]model.EndpointStatus // last written per endpoint
 	watchers []func(*model.HostState)
 	saved    chan struct{}
@@ -132,7 +133,7 @@ func (a *Agent) State() *model.HostState {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.state == nil && a.desired != nil {
-		a.state = a.desired.HostState()
+		a.state = a.flat.hostState(a.desired)
 	}
 	return a.state
 }

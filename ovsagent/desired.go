@@ -67,30 +67,89 @@ func (d *Desired) local(netID string) []*model.Endpoint {
 // HostState renders the desired state in the flat form the extensions
 // (DNS, Docker, metrics) and the on-disk cache use. The tunnel peers are
 // the other hosts with endpoints in the host's networks.
-func (d *Desired) HostState() *model.HostState {
-	st := &model.HostState{Host: d.Host}
-	peers := map[string]netip.Addr{}
+func (d *Desired) HostState() *model.HostState { return new(flattener).hostState(d) }
+
+// flattener renders successive desired states in flat form. It keeps each
+// network's endpoints sorted, with the map they came from: a new state
+// shares the endpoint map of every network it did not change (see
+// Desired), so only the changed networks are sorted again; the rest is
+// copying.
+type flattener struct {
+	nets map[string]flatNetwork
+}
+
+type flatNetwork struct {
+	from map[string]*model.Endpoint
+	eps  []model.Endpoint // in model.SortEndpoints' order
+}
+
+func (f *flattener) hostState(d *Desired) *model.HostState {
+	st := &model.HostState{Host: d.Host, Networks: make([]model.Network, 0, len(d.Networks))}
+	ids := make([]string, 0, len(d.Networks))
 	for id, n := range d.Networks {
+		ids = append(ids, id)
 		st.Networks = append(st.Networks, *n)
-		for _, ep := range d.Endpoints[id] {
-			st.Endpoints = append(st.Endpoints, *ep)
+		st.Generation = max(st.Generation, d.Index[id])
+	}
+	sort.Strings(ids) // endpoints come by network id first
+	next := make(map[string]flatNetwork, len(ids))
+	total := 0
+	for _, id := range ids {
+		fn, ok := f.nets[id]
+		if !ok || !sameMap(fn.from, d.Endpoints[id]) {
+			fn = flatNetwork{from: d.Endpoints[id], eps: sortedEndpoints(d.Endpoints[id])}
+		}
+		next[id] = fn
+		total += len(fn.eps)
+	}
+	f.nets = next
+	st.Endpoints = make([]model.Endpoint, 0, total)
+	peers := map[string]netip.Addr{}
+	for _, id := range ids {
+		for i := range next[id].eps {
+			ep := &next[id].eps[i]
 			if ep.Host != d.Host && ep.TunnelIP.IsValid() {
 				peers[ep.Host] = ep.TunnelIP
 			}
 		}
-		st.Generation = max(st.Generation, d.Index[id])
+		st.Endpoints = append(st.Endpoints, next[id].eps...)
 	}
 	for name, ip := range peers {
 		st.Hosts = append(st.Hosts, model.Host{Name: name, TunnelIP: ip})
 	}
+	st.Catalog = make([]model.Network, 0, len(d.Catalog))
 	for _, n := range d.Catalog {
 		st.Catalog = append(st.Catalog, *n)
 	}
 	sort.Slice(st.Hosts, func(i, j int) bool { return st.Hosts[i].Name < st.Hosts[j].Name })
 	model.SortNetworks(st.Networks)
 	model.SortNetworks(st.Catalog)
-	model.SortEndpoints(st.Endpoints)
+	// Empty lists are nil, as they always were in the cache on disk.
+	if len(st.Networks) == 0 {
+		st.Networks = nil
+	}
+	if len(st.Endpoints) == 0 {
+		st.Endpoints = nil
+	}
+	if len(st.Catalog) == 0 {
+		st.Catalog = nil
+	}
 	return st
+}
+
+// sortedEndpoints copies a network's endpoints in model.SortEndpoints'
+// order, sorting pointers rather than the records.
+func sortedEndpoints(m map[string]*model.Endpoint) []model.Endpoint {
+	ptrs := make([]*model.Endpoint, 0, len(m))
+	for _, ep := range m {
+		ptrs = append(ptrs, ep)
+	}
+	sort.Slice(ptrs, func(i, j int) bool { return model.EndpointLess(ptrs[i], ptrs[j]) })
+	out := make([]model.Endpoint, len(ptrs))
+	for i, ep := range ptrs {
+		out[i] = *ep
+	}
+	return out
 }
 
 // DesiredFromHostState is the inverse of HostState, for the on-disk cache
