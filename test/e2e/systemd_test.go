@@ -150,10 +150,15 @@ func TestShippedSystemdUnits(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	// The metrics and health listener of the shipped settings, in the
-	// host's own namespace.
-	if out, err := l.Hosts[0].Exec(ctx, "curl", "-sf", "http://127.0.0.1:9474/healthz"); err != nil {
-		t.Fatalf("the agent's /healthz on 127.0.0.1:9474: %v %s", err, out)
-	}
+	// host's own namespace. It answers 503 "starting" until the agent's
+	// first reconcile, which may come a moment after its host is alive.
+	cluster.Poll(t, 20*time.Second, "the agent's /healthz on 127.0.0.1:9474", func() error {
+		out, err := l.Hosts[0].Exec(ctx, "curl", "-s", "-w", "\n%{http_code}", "http://127.0.0.1:9474/healthz")
+		if err != nil || !strings.HasSuffix(strings.TrimSpace(string(out)), "200") {
+			return fmt.Errorf("%v %s", err, out)
+		}
+		return nil
+	})
 
 	d1, d2 := l.Hosts[0].StartDocker(), l.Hosts[1].StartDocker()
 	dockerOn(t, d1, "network", "create", "-d", "ovsnet", "--ipam-driver", "ovsnet", "testnet02")
