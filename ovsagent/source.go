@@ -216,6 +216,9 @@ func (s *consulSource) readEndpoints(ctx context.Context, id string, ringIndex u
 	dec := store.DecodeEndpoints(pairs, prev)
 	eps := make(map[string]*model.Endpoint, len(dec))
 	for epID, rec := range dec {
+		if rec.Value.NetworkID != id {
+			continue // filed under another network: not this one's
+		}
 		if p, ok := prev[epID]; ok && p.Index == rec.Index && old[epID] != nil {
 			eps[epID] = old[epID]
 			continue
@@ -264,7 +267,7 @@ func (s *consulSource) readChanged(ctx context.Context, id string, changed []sto
 			continue
 		}
 		var ep model.Endpoint
-		if store.Decode(*p, &ep) != nil || ep.ID != epID {
+		if store.Decode(*p, &ep) != nil || ep.ID != epID || ep.NetworkID != id {
 			continue
 		}
 		eps[epID] = &ep

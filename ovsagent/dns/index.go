@@ -70,7 +70,6 @@ type dnsView struct {
 // dnsNet is one network's names.
 type dnsNet struct {
 	id, name string
-	internal bool
 	// names holds NAME, ALIAS, NAME.NETWORK, ALIAS.NETWORK and the reverse
 	// names of the network's addresses.
 	names map[string]*dnsRecord
@@ -79,8 +78,6 @@ type dnsNet struct {
 	// namelessUntil: until then, a Docker endpoint of the network may
 	// still get its names (hold.go).
 	namelessUntil time.Time
-	// subnets are the network's subnets (IPv4, IPv6), for reverse names.
-	subnets []netip.Prefix
 }
 
 // dnsRecord is everything a name answers, as resource records.
@@ -120,25 +117,23 @@ func (v *dnsView) lookup(key []byte) *dnsRecord {
 
 // hostNames is what the host listener resolves: NAME.NETWORK of every
 // network and reverse names, never bare names, which would be ambiguous.
+// The first network by name wins a name or an address two networks share.
 // It looks into the networks' own tables rather than a merged copy, so a
-// new state does not copy every name the host knows.
+// new state does not copy every name the host knows; a reverse name costs
+// one map lookup per network.
 type hostNames struct {
-	// bySuffix maps ".NETWORK" (wire format, lower case) to its network.
-	bySuffix map[string]*dnsNet
-	// byName are the networks in order of name: the first wins a name or
-	// an address two networks share.
+	// bySuffix maps ".NETWORK" (wire format, lower case) to its networks,
+	// by name (names that differ only in case share a suffix).
+	bySuffix map[string][]*dnsNet
+	// byName are all the networks, by name.
 	byName []*dnsNet
 }
 
 func (h *hostNames) lookup(key []byte) *dnsRecord {
-	if a, ok := reverseAddr(key); ok {
+	if _, ok := reverseAddr(key); ok {
 		for _, dn := range h.byName {
-			for _, p := range dn.subnets {
-				if p.Contains(a) {
-					if r := dn.names[string(key)]; r != nil {
-						return r
-					}
-				}
+			if r := dn.names[string(key)]; r != nil {
+				return r
 			}
 		}
 		return nil
@@ -151,12 +146,14 @@ func (h *hostNames) lookup(key []byte) *dnsRecord {
 		if i == 0 {
 			continue
 		}
-		dn := h.bySuffix[string(key[i:])]
-		if dn == nil || (best != nil && best.name <= dn.name) {
-			continue
-		}
-		if r := dn.names[string(key)]; r != nil {
-			best, rec = dn, r
+		for _, dn := range h.bySuffix[string(key[i:])] {
+			if best != nil && best.name <= dn.name {
+				break
+			}
+			if r := dn.names[string(key)]; r != nil {
+				best, rec = dn, r
+				break
+			}
 		}
 	}
 	return rec
@@ -392,14 +389,13 @@ func newIndexer() *indexer {
 
 // builtNet is one network's names and exactly what they were built from.
 type builtNet struct {
-	name, id        string
-	internal        bool
-	subnet, subnet6 netip.Prefix
-	eps             []nameInput
-	dn              *dnsNet
+	name, id string
+	eps      []nameInput
+	dn       *dnsNet
 }
 
-// nameInput is what an endpoint gives its network's names.
+// nameInput is what an endpoint gives its network's names. Its aliases
+// are the state's own slice: a published HostState is never modified.
 type nameInput struct {
 	container string
 	aliases   []string
@@ -416,7 +412,7 @@ func (in nameInput) equal(o nameInput) bool {
 
 // builtFrom says whether b was built from n and eps (in this order).
 func (b *builtNet) builtFrom(n *model.Network, eps []*model.Endpoint) bool {
-	if b.name != n.Name || b.internal != n.Internal || b.subnet != n.Subnet || b.subnet6 != n.Subnet6 || len(b.eps) != len(eps) {
+	if b.name != n.Name || len(b.eps) != len(eps) {
 		return false
 	}
 	for i, ep := range eps {
@@ -429,17 +425,12 @@ func (b *builtNet) builtFrom(n *model.Network, eps []*model.Endpoint) bool {
 
 func buildNet(n *model.Network, eps []*model.Endpoint) *builtNet {
 	nb := &netBuilder{net: n, names: map[string]*recordBuilder{}, containers: map[string]*recordBuilder{}}
-	b := &builtNet{name: n.Name, id: n.ID, internal: n.Internal, subnet: n.Subnet, subnet6: n.Subnet6, eps: make([]nameInput, 0, len(eps))}
+	b := &builtNet{name: n.Name, id: n.ID, eps: make([]nameInput, 0, len(eps))}
 	for _, ep := range eps {
 		nb.endpoint(ep)
 		b.eps = append(b.eps, inputOf(ep))
 	}
-	b.dn = &dnsNet{id: n.ID, name: n.Name, internal: n.Internal, names: buildRecords(nb.names), containers: buildRecords(nb.containers)}
-	for _, p := range []netip.Prefix{n.Subnet, n.Subnet6} {
-		if p.IsValid() {
-			b.dn.subnets = append(b.dn.subnets, p.Masked())
-		}
-	}
+	b.dn = &dnsNet{id: n.ID, name: n.Name, names: buildRecords(nb.names), containers: buildRecords(nb.containers)}
 	return b
 }
 
@@ -480,7 +471,7 @@ func (x *indexer) build(st *model.HostState, forward bool, nameless map[string]t
 	}
 	built := make(map[string]*builtNet, len(st.Networks))
 	nets := make(map[string]*dnsNet, len(st.Networks))
-	all := &hostNames{bySuffix: make(map[string]*dnsNet, len(st.Networks))}
+	all := &hostNames{bySuffix: make(map[string][]*dnsNet, len(st.Networks))}
 	for i := range st.Networks {
 		n := &st.Networks[i]
 		known(n)
@@ -498,9 +489,7 @@ func (x *indexer) build(st *model.HostState, forward bool, nameless map[string]t
 		nets[n.ID] = dn
 		all.byName = append(all.byName, dn)
 		if key, ok := x.wireSuffix(wire, n.Name); ok {
-			if prev := all.bySuffix[key]; prev == nil || n.Name < prev.name {
-				all.bySuffix[key] = dn
-			}
+			all.bySuffix[key] = append(all.bySuffix[key], dn)
 		}
 	}
 	x.nets, x.wire = built, wire
@@ -509,7 +498,15 @@ func (x *indexer) build(st *model.HostState, forward bool, nameless map[string]t
 	for i := range st.Catalog {
 		known(&st.Catalog[i])
 	}
-	sort.Slice(all.byName, func(i, j int) bool { return all.byName[i].name < all.byName[j].name })
+	byName := func(ns []*dnsNet) {
+		sort.SliceStable(ns, func(i, j int) bool { return ns[i].name < ns[j].name })
+	}
+	byName(all.byName)
+	for _, ns := range all.bySuffix {
+		if len(ns) > 1 {
+			byName(ns)
+		}
+	}
 	ix.host = &dnsView{all: all, forward: forward}
 
 	// Views of local endpoints, grouped by container.

@@ -118,11 +118,19 @@ func mutateState(rng *rand.Rand, st *model.HostState, step int) *model.HostState
 	case op == 3 && len(next.Endpoints) > 0: // remove one
 		i := rng.IntN(len(next.Endpoints))
 		next.Endpoints = slices.Delete(next.Endpoints, i, i+1)
-	case op == 4 && len(next.Endpoints) > 0: // new aliases, same everything else
+	case op == 4 && len(next.Endpoints) > 0: // new aliases or a new name (a Docker endpoint getting its name), same addresses
 		ep := &next.Endpoints[rng.IntN(len(next.Endpoints))]
-		ep.Aliases = []string{aliases[rng.IntN(len(aliases))], aliases[rng.IntN(len(aliases))]}
+		if rng.IntN(2) == 0 {
+			ep.ContainerName = names[rng.IntN(len(names))]
+		} else {
+			ep.Aliases = []string{aliases[rng.IntN(len(aliases))], aliases[rng.IntN(len(aliases))]}
+		}
 	case op == 5 && len(next.Endpoints) > 0: // another address
 		ep := &next.Endpoints[rng.IntN(len(next.Endpoints))]
+		if ep.IPv6.IsValid() && rng.IntN(2) == 0 {
+			ep.IPv6 = netip.PrefixFrom(ep.IPv6.Addr().Next(), ep.IPv6.Bits())
+			break
+		}
 		a := ep.IPv4.Addr().As4()
 		a[3]++
 		if taken(ep.NetworkID, netip.AddrFrom4(a)) {
@@ -133,16 +141,28 @@ func mutateState(rng *rand.Rand, st *model.HostState, step int) *model.HostState
 	case op == 6: // a network added
 		vni := uint32(5000 + step)
 		subnet := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 9, byte(step % 256), 0}), 24)
-		next.Networks = append(next.Networks, model.Network{ID: fmt.Sprintf("%064x", vni), Name: fmt.Sprintf("n%d", rng.IntN(6)),
+		name := fmt.Sprintf("%c%d", "nN"[rng.IntN(2)], rng.IntN(4)) // n1 and N1: names differ in case only
+		next.Networks = append(next.Networks, model.Network{ID: fmt.Sprintf("%064x", vni), Name: name,
 			Driver: model.DriverOverlay, Scope: model.ScopeGlobal, Subnet: subnet, Gateway: subnet.Addr().Next(), VNI: vni})
 	case op == 7 && len(next.Networks) > 1: // a network gone, with its endpoints, or made internal
 		i := rng.IntN(len(next.Networks))
-		switch rng.IntN(4) {
+		switch rng.IntN(5) {
 		case 0:
 			next.Networks[i].Internal = !next.Networks[i].Internal
 			return next
-		case 1: // the host resolves reverse names only in the subnets
-			next.Networks[i].Subnet = netip.PrefixFrom(next.Networks[i].Subnet.Addr(), 8+rng.IntN(23))
+		case 4: // the same network under another name
+			next.Networks[i].Name = fmt.Sprintf("%c%d", "nN"[rng.IntN(2)], rng.IntN(4))
+			model.SortNetworks(next.Networks)
+			return next
+		case 1: // subnets: the reverse zones that are never forwarded
+			n := &next.Networks[i]
+			if rng.IntN(2) == 0 {
+				n.Subnet = netip.PrefixFrom(n.Subnet.Addr(), 8+rng.IntN(23))
+			} else if n.Subnet6.IsValid() {
+				n.Subnet6 = netip.Prefix{}
+			} else {
+				n.Subnet6 = netip.MustParsePrefix(fmt.Sprintf("fd00:%x::/64", step))
+			}
 			return next
 		}
 		id := next.Networks[i].ID
@@ -214,6 +234,29 @@ func sameAnswers(t *testing.T, st *model.HostState, got, want *dnsIndex) error {
 	}
 	if err := check("the host", got.host, want.host); err != nil {
 		return err
+	}
+	// The host's table by its definition: every network's NAME.NETWORK and
+	// reverse names, the first network by name winning.
+	merged := map[string]*dnsRecord{}
+	for _, dn := range want.host.all.byName {
+		suffix, _ := wireName(dn.name)
+		for k, r := range dn.names {
+			qualified := len(k) > len(suffix) && k[len(k)-len(suffix):] == suffix
+			_, reverse := reverseAddr([]byte(k))
+			if _, taken := merged[k]; !taken && (qualified || reverse) {
+				merged[k] = r
+			}
+		}
+	}
+	for _, name := range qs {
+		key, ok := wireName(name)
+		if !ok {
+			continue
+		}
+		r, ref := got.host.all.lookup([]byte(key)), merged[key]
+		if (r == nil) != (ref == nil) || (r != nil && (!bytes.Equal(r.a, ref.a) || !bytes.Equal(r.aaaa, ref.aaaa) || !bytes.Equal(r.ptr, ref.ptr))) {
+			return fmt.Errorf("the host looks up %s: %+v, by the definition %+v", name, r, ref)
+		}
 	}
 	for k, v := range want.views {
 		if err := check(fmt.Sprintf("%d/%s", k.vni, k.addr), got.views[k], v); err != nil {
