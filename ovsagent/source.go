@@ -280,22 +280,34 @@ func (s *consulSource) readChanged(ctx context.Context, id string, changed []sto
 }
 
 // catalogMinInterval spaces the catalog's reads in a burst of changes.
-const catalogMinInterval = 100 * time.Millisecond
+const catalogMinInterval = 25 * time.Millisecond
 
 // followCatalog keeps d.Catalog: every global network and this host's own
 // bridge networks.
 func (s *consulSource) followCatalog(ctx context.Context) {
 	var last uint64
 	reload := true
+	hurry := false // the last read found the ring half full of new events
 	// The catalog only names networks (DNS zones, Docker's network list):
-	// a burst of creates is taken in batches, at most ten a second, so no
-	// host pays a state rebuild per create.
-	store.Watch{Prefix: s.st.K.Catalog(), MinInterval: catalogMinInterval,
+	// a burst of creates is taken in batches, at most forty a second, so
+	// no host pays a state rebuild per create. A batch must not overflow
+	// the ring (CatalogSlots, 32: up to ~1,280 creates a second), or every
+	// network is read again; a batch that fills half of it reads again at
+	// once.
+	store.Watch{Prefix: s.st.K.Catalog(), MinInterval: catalogMinInterval, Hurry: func() bool { return hurry },
 		OnError: func(err error) { s.log.Warn("cannot follow the network catalog", "err", err) },
 	}.Run(ctx, s.st.B, func(pairs []store.Pair, _ uint64) {
 		events := store.DecodeCatalog(pairs)
+		fresh := 0
+		for _, ev := range events {
+			if ev.Seq > last {
+				fresh++
+			}
+		}
+		hurry = fresh >= store.CatalogSlots/2
 		if !reload && len(events) > 0 && events[0].Seq > last+1 {
 			reload = true // fell behind the ring
+			s.log.Debug("fell a whole catalog ring behind; reading every network", "last", last, "oldest", events[0].Seq)
 		}
 		if reload {
 			all, _, err := s.st.Networks(ctx)

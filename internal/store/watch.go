@@ -23,6 +23,11 @@ type Watch struct {
 	// coalesced with any others that came meanwhile. A change after a
 	// quiet spell is seen at once. Zero: every change at once.
 	MinInterval time.Duration
+	// Hurry, when set, is asked before each wait of MinInterval: true
+	// skips it. A follower of a ring says so while a burst fills the ring
+	// faster than MinInterval would let it read, so that it never falls
+	// a whole ring behind and has to read everything again.
+	Hurry func() bool
 }
 
 // backoff bounds of every watch.
@@ -46,7 +51,7 @@ func (w Watch) Run(ctx context.Context, b Backend, fn func(pairs []Pair, index u
 	called := false
 	var lastCall time.Time
 	for ctx.Err() == nil {
-		if w.MinInterval > 0 && called {
+		if w.MinInterval > 0 && called && (w.Hurry == nil || !w.Hurry()) {
 			// The blocking query returns at the first change; waiting
 			// before it lets a burst of changes pile up into one read.
 			if rest := w.MinInterval - time.Since(lastCall); rest > 0 {

@@ -73,3 +73,51 @@ func TestWatchMinIntervalCoalesces(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// Hurry skips MinInterval: a change right after a call is read at once
+// while Hurry says so, and only after MinInterval when it does not.
+func TestWatchHurrySkipsMinInterval(t *testing.T) {
+	for _, hurry := range []bool{true, false} {
+		st := New(NewMemory(), "t")
+		ctx, cancel := context.WithCancel(context.Background())
+		seen := make(chan string, 10)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			Watch{Key: "t/k", MinInterval: 700 * time.Millisecond, Hurry: func() bool { return hurry }}.Run(ctx, st.B,
+				func(pairs []Pair, _ uint64) {
+					if len(pairs) == 1 {
+						seen <- string(pairs[0].Value)
+					} else {
+						seen <- ""
+					}
+				})
+		}()
+		select {
+		case <-seen: // the first read
+		case <-time.After(5 * time.Second):
+			t.Fatal("no first call")
+		}
+		start := time.Now()
+		if err := st.Put(ctx, "t/k", "v"); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case v := <-seen:
+			took := time.Since(start)
+			if v != `"v"` {
+				t.Errorf("hurry=%v: read %q", hurry, v)
+			}
+			if hurry && took > 400*time.Millisecond {
+				t.Errorf("hurry: the change was read after %v, not at once", took)
+			}
+			if !hurry && took < 500*time.Millisecond {
+				t.Errorf("no hurry: the change was read after %v, before MinInterval", took)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("hurry=%v: the change was never read", hurry)
+		}
+		cancel()
+		<-done
+	}
+}

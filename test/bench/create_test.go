@@ -3,8 +3,10 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"os"
 	"testing"
 	"time"
 
@@ -17,7 +19,7 @@ import (
 // hundred (a create must not cost more as networks accumulate).
 func BenchmarkNetworkCreate(b *testing.B) {
 	for range b.N {
-		c := cluster.New(b, cluster.Options{Hosts: 3, LogLevel: "info"})
+		c := cluster.New(b, cluster.Options{Hosts: 3, LogLevel: cmp.Or(os.Getenv("BENCH_LOG_LEVEL"), "info")})
 		const total, block = 1000, 100
 		ctx := context.Background()
 		cpu0 := cpuByCommand()
@@ -37,6 +39,7 @@ func BenchmarkNetworkCreate(b *testing.B) {
 		cpu1 := cpuByCommand()
 		b.Logf("CPU used, by command: %s; per create, all of the system's processes: %.2f ms", cpuDiff(cpu0, cpu1), float64(cpuTotal(cpu0, cpu1))/total)
 		b.Logf("%d networks created one by one in %s: %.1f per second; per hundred: %.0f", total, time.Since(start).Round(time.Millisecond), overall, rates)
+		saveLogs(c)
 		result(b, "create", map[string]float64{"per_s": overall, "cpu_ms_per_create": float64(cpuTotal(cpu0, cpu1)) / total, "first100_per_s": rates[0], "last100_per_s": rates[len(rates)-1]})
 	}
 }

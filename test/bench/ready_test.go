@@ -131,13 +131,7 @@ func measureReady(b *testing.B, hosts, endpoints int) {
 	b.Logf("CPU per endpoint, all of the system's processes (%s): %.0f ms", strings.Join(systemProcesses, ", "), cpuPerEP)
 	result(b, "ready", map[string]float64{"hosts": float64(hosts), "p50": ms(p50), "p99": ms(p99), "max": ms(max),
 		"api_p50": ms(a50), "cpu_ms_per_ep": cpuPerEP})
-	if dir := os.Getenv("BENCH_LOGS"); dir != "" {
-		_ = os.MkdirAll(dir, 0o755)
-		for name, a := range c.Agents {
-			_ = os.WriteFile(dir+"/agent-"+name+".log", []byte(a.Log()), 0o644)
-		}
-		_ = os.WriteFile(dir+"/controller.log", []byte(c.Controllers[0].Proc.Log()), 0o644)
-	}
+	saveLogs(c)
 }
 
 func percentiles(d []time.Duration) (p50, p99, max time.Duration) {
@@ -189,4 +183,17 @@ func profileAgent(b *testing.B, h *lab.Host, file string) (stop func()) {
 		}
 	}()
 	return func() { cancel(); <-done; b.Logf("agent profile (its first %d s): %s", profileSeconds, file) }
+}
+
+// saveLogs writes the agents' and the controller's logs to $BENCH_LOGS.
+func saveLogs(c *cluster.Cluster) {
+	dir := os.Getenv("BENCH_LOGS")
+	if dir == "" {
+		return
+	}
+	_ = os.MkdirAll(dir, 0o755)
+	for name, a := range c.Agents {
+		_ = os.WriteFile(dir+"/agent-"+name+".log", []byte(a.Log()), 0o644)
+	}
+	_ = os.WriteFile(dir+"/controller.log", []byte(c.Controllers[0].Proc.Log()), 0o644)
 }
