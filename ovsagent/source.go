@@ -279,22 +279,42 @@ func (s *consulSource) readChanged(ctx context.Context, id string, changed []sto
 	return eps, nil
 }
 
-// catalogMinInterval spaces the catalog's reads in a burst of changes.
-const catalogMinInterval = 25 * time.Millisecond
+// The catalog's reads in a burst of creates are paced by the rate seen:
+// about catalogBatch new events per read, never more than
+// catalogMaxInterval apart, never closer than catalogMinInterval unless a
+// read found the ring half full. The first read after a quiet spell comes
+// soon (catalogProbe), to learn the rate before the ring can fill.
+const (
+	catalogBatch       = store.CatalogSlots / 4
+	catalogMinInterval = 5 * time.Millisecond
+	catalogProbe       = 10 * time.Millisecond
+	catalogMaxInterval = 100 * time.Millisecond
+)
+
+// catalogPace is the spacing before the next catalog read, given how many
+// new events the last read found and how long before it the one before
+// came.
+func catalogPace(fresh int, gap time.Duration) time.Duration {
+	switch {
+	case fresh >= store.CatalogSlots/2:
+		return 0 // falling behind: read again at once
+	case gap > 2*catalogMaxInterval:
+		return catalogProbe // after a quiet spell
+	}
+	return min(max(gap*catalogBatch/time.Duration(max(fresh, 1)), catalogMinInterval), catalogMaxInterval)
+}
 
 // followCatalog keeps d.Catalog: every global network and this host's own
 // bridge networks.
 func (s *consulSource) followCatalog(ctx context.Context) {
 	var last uint64
 	reload := true
-	hurry := false // the last read found the ring half full of new events
 	// The catalog only names networks (DNS zones, Docker's network list):
-	// a burst of creates is taken in batches, at most forty a second, so
-	// no host pays a state rebuild per create. A batch must not overflow
-	// the ring (CatalogSlots, 32: up to ~1,280 creates a second), or every
-	// network is read again; a batch that fills half of it reads again at
-	// once.
-	store.Watch{Prefix: s.st.K.Catalog(), MinInterval: catalogMinInterval, Hurry: func() bool { return hurry },
+	// a burst of creates is taken in batches (catalogPace), so no host
+	// pays a state rebuild per create, and no batch overflows the ring,
+	// which would mean reading every network again.
+	pace, lastRead := catalogProbe, time.Time{}
+	store.Watch{Prefix: s.st.K.Catalog(), Pace: func() time.Duration { return pace },
 		OnError: func(err error) { s.log.Warn("cannot follow the network catalog", "err", err) },
 	}.Run(ctx, s.st.B, func(pairs []store.Pair, _ uint64) {
 		events := store.DecodeCatalog(pairs)
@@ -304,7 +324,8 @@ func (s *consulSource) followCatalog(ctx context.Context) {
 				fresh++
 			}
 		}
-		hurry = fresh >= store.CatalogSlots/2
+		now := time.Now()
+		pace, lastRead = catalogPace(fresh, now.Sub(lastRead)), now
 		if !reload && len(events) > 0 && events[0].Seq > last+1 {
 			reload = true // fell behind the ring
 			s.log.Debug("fell a whole catalog ring behind; reading every network", "last", last, "oldest", events[0].Seq)

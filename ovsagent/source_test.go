@@ -165,3 +165,48 @@ func TestConsulSourceFollowsWhatConcernsTheHost(t *testing.T) {
 	}
 	p.waitFor(t, "every network in the catalog", func(d *Desired) bool { return len(d.Catalog) == 2+store.CatalogSlots+3 })
 }
+
+// The catalog's pace: at once when half the ring is new, a short probe
+// after a quiet spell, about catalogBatch events per read in a burst,
+// bounded both ways.
+func TestCatalogPace(t *testing.T) {
+	ms := time.Millisecond
+	for _, tc := range []struct {
+		fresh int
+		gap   time.Duration
+		want  time.Duration
+	}{
+		{store.CatalogSlots / 2, 20 * ms, 0},
+		{1, time.Second, catalogProbe},
+		{10, 25 * ms, 20 * ms}, // 400 creates a second: 8 per read
+		{1, 25 * ms, catalogMaxInterval},
+		{15, 2 * ms, catalogMinInterval},
+		{0, 50 * ms, catalogMaxInterval},
+	} {
+		if got := catalogPace(tc.fresh, tc.gap); got != tc.want {
+			t.Errorf("catalogPace(%d, %v) = %v, want %v", tc.fresh, tc.gap, got, tc.want)
+		}
+	}
+	// A burst at a steady rate, from a quiet start: no read finds more
+	// than the ring holds, and reads stay few when the rate is low.
+	for _, rate := range []float64{5, 50, 400, 1200, 2500} {
+		gap, reads, maxFresh := time.Second, 0, 0
+		pace := catalogPace(1, gap)
+		between := time.Duration(float64(time.Second) / rate)
+		for elapsed := time.Duration(0); elapsed < 3*time.Second; elapsed += gap {
+			// The next read waits for the pace, and for a change (a
+			// blocking query); it takes about a millisecond.
+			gap = max(pace, between) + ms
+			fresh := max(1, int(rate*gap.Seconds()))
+			maxFresh = max(maxFresh, fresh)
+			pace = catalogPace(fresh, gap)
+			reads++
+		}
+		if maxFresh >= store.CatalogSlots {
+			t.Errorf("%.0f creates a second: a read found %d new events, more than the ring holds", rate, maxFresh)
+		}
+		if perSecond := float64(reads) / 3; rate <= 50 && perSecond > 11 {
+			t.Errorf("%.0f creates a second: %.0f reads a second", rate, perSecond)
+		}
+	}
+}

@@ -23,11 +23,11 @@ type Watch struct {
 	// coalesced with any others that came meanwhile. A change after a
 	// quiet spell is seen at once. Zero: every change at once.
 	MinInterval time.Duration
-	// Hurry, when set, is asked before each wait of MinInterval: true
-	// skips it. A follower of a ring says so while a burst fills the ring
-	// faster than MinInterval would let it read, so that it never falls
-	// a whole ring behind and has to read everything again.
-	Hurry func() bool
+	// Pace, when set, replaces MinInterval: it is asked, after each call
+	// of fn, how long to space the next read. A follower of a ring paces
+	// itself by the rate it sees, so that a burst is read in batches
+	// without ever falling a whole ring behind.
+	Pace func() time.Duration
 }
 
 // backoff bounds of every watch.
@@ -51,10 +51,14 @@ func (w Watch) Run(ctx context.Context, b Backend, fn func(pairs []Pair, index u
 	called := false
 	var lastCall time.Time
 	for ctx.Err() == nil {
-		if w.MinInterval > 0 && called && (w.Hurry == nil || !w.Hurry()) {
+		spacing := w.MinInterval
+		if w.Pace != nil && called {
+			spacing = w.Pace()
+		}
+		if spacing > 0 && called {
 			// The blocking query returns at the first change; waiting
 			// before it lets a burst of changes pile up into one read.
-			if rest := w.MinInterval - time.Since(lastCall); rest > 0 {
+			if rest := spacing - time.Since(lastCall); rest > 0 {
 				select {
 				case <-time.After(rest):
 				case <-ctx.Done():

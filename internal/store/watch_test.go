@@ -74,17 +74,18 @@ func TestWatchMinIntervalCoalesces(t *testing.T) {
 	<-done
 }
 
-// Hurry skips MinInterval: a change right after a call is read at once
-// while Hurry says so, and only after MinInterval when it does not.
-func TestWatchHurrySkipsMinInterval(t *testing.T) {
-	for _, hurry := range []bool{true, false} {
+// Pace spaces the reads instead of MinInterval: a change right after a
+// call is read at once when Pace says 0, and only after the spacing Pace
+// gives otherwise.
+func TestWatchPace(t *testing.T) {
+	for _, pace := range []time.Duration{0, 700 * time.Millisecond} {
 		st := New(NewMemory(), "t")
 		ctx, cancel := context.WithCancel(context.Background())
 		seen := make(chan string, 10)
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			Watch{Key: "t/k", MinInterval: 700 * time.Millisecond, Hurry: func() bool { return hurry }}.Run(ctx, st.B,
+			Watch{Key: "t/k", MinInterval: time.Hour, Pace: func() time.Duration { return pace }}.Run(ctx, st.B,
 				func(pairs []Pair, _ uint64) {
 					if len(pairs) == 1 {
 						seen <- string(pairs[0].Value)
@@ -106,16 +107,16 @@ func TestWatchHurrySkipsMinInterval(t *testing.T) {
 		case v := <-seen:
 			took := time.Since(start)
 			if v != `"v"` {
-				t.Errorf("hurry=%v: read %q", hurry, v)
+				t.Errorf("pace %v: read %q", pace, v)
 			}
-			if hurry && took > 400*time.Millisecond {
-				t.Errorf("hurry: the change was read after %v, not at once", took)
+			if pace == 0 && took > 400*time.Millisecond {
+				t.Errorf("pace 0: the change was read after %v, not at once", took)
 			}
-			if !hurry && took < 500*time.Millisecond {
-				t.Errorf("no hurry: the change was read after %v, before MinInterval", took)
+			if pace > 0 && took < pace-200*time.Millisecond {
+				t.Errorf("pace %v: the change was read after %v", pace, took)
 			}
 		case <-time.After(5 * time.Second):
-			t.Fatalf("hurry=%v: the change was never read", hurry)
+			t.Fatalf("pace %v: the change was never read", pace)
 		}
 		cancel()
 		<-done
