@@ -28,12 +28,14 @@ import (
 // tokenHelp says how clients send the token.
 const tokenHelp = `send it as "Authorization: Bearer TOKEN" (ovsnetctl: OVSNET_TOKEN_FILE, --token-file or OVSNET_TOKEN; docker: "HttpHeaders" in its config.json; the web UI asks for it)`
 
-// requireToken guards a handler with the token, when one is set.
-func (c *Controller) requireToken(h http.Handler) http.Handler {
+// requireToken guards a handler with the token, when one is set. The
+// read-only token, when one is set too, passes on every route that
+// changes nothing (write false) and gets 403 on the others.
+func (c *Controller) requireToken(h http.Handler, write bool) http.Handler {
 	if c.token == "" {
 		return h
 	}
-	want := []byte(c.token)
+	full, read := []byte(c.token), []byte(c.readToken)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		auth := r.Header.Get("Authorization")
 		scheme, got, ok := strings.Cut(auth, " ")
@@ -42,7 +44,15 @@ func (c *Controller) requireToken(h http.Handler) http.Handler {
 			writeJSON(w, http.StatusUnauthorized, model.ErrorResponse{Message: "this controller requires a token: " + tokenHelp})
 			return
 		}
-		if subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), want) != 1 {
+		sent := []byte(strings.TrimSpace(got))
+		switch {
+		case subtle.ConstantTimeCompare(sent, full) == 1:
+		case len(read) > 0 && subtle.ConstantTimeCompare(sent, read) == 1:
+			if write {
+				writeJSON(w, http.StatusForbidden, model.ErrorResponse{Message: "the token sent may only read; " + r.Method + " " + r.URL.Path + " changes the cluster and needs the controller's full token"})
+				return
+			}
+		default:
 			w.Header().Set("WWW-Authenticate", `Bearer realm="ovsnet", error="invalid_token"`)
 			writeJSON(w, http.StatusUnauthorized, model.ErrorResponse{Message: "this controller requires a token, and the one sent is not it: " + tokenHelp})
 			return

@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -36,6 +37,10 @@ type Config struct {
 	// Token, when set, is required (as a bearer token) for every request
 	// but the public ones (auth.go).
 	Token string
+	// ReadToken, when set (only beside Token), is a second token that
+	// may read everything and change nothing: for monitoring and for
+	// people who look (auth.go).
+	ReadToken string
 	// ForwardTLS, when set, is how this replica dials https:// replicas
 	// (the leader it forwards to): the CAs it trusts and the client
 	// certificate it shows when they require one.
@@ -67,6 +72,7 @@ type Controller struct {
 	id, url      string
 	readyTimeout time.Duration
 	token        string
+	readToken    string
 	resync       time.Duration
 	hostGrace    time.Duration
 	reap         bool
@@ -104,6 +110,12 @@ type Controller struct {
 
 // New returns a replica (nothing is read until Run).
 func New(cfg Config) (*Controller, error) {
+	switch {
+	case cfg.ReadToken != "" && cfg.Token == "":
+		return nil, errors.New("a read-only token needs the full token beside it: without one, writes would need no token at all")
+	case cfg.ReadToken != "" && cfg.ReadToken == cfg.Token:
+		return nil, errors.New("the read-only token is the full token: give each its own")
+	}
 	if cfg.ConsulAddr == "" {
 		cfg.ConsulAddr = "127.0.0.1:8500"
 	}
@@ -136,7 +148,7 @@ func New(cfg Config) (*Controller, error) {
 	}
 	c := &Controller{
 		st: store.New(countingBackend{b}, cfg.Prefix), log: cfg.Logger, id: cfg.ID, url: cfg.URL,
-		readyTimeout: cfg.ReadyTimeout, token: cfg.Token, resync: cfg.Resync, hostGrace: cfg.HostGrace, reap: cfg.ReapDeadHosts,
+		readyTimeout: cfg.ReadyTimeout, token: cfg.Token, readToken: cfg.ReadToken, resync: cfg.Resync, hostGrace: cfg.HostGrace, reap: cfg.ReapDeadHosts,
 		leaderCh: make(chan struct{}), changed: make(chan struct{}), proxies: newProxyCache(cfg.ForwardTLS), downSince: map[string]time.Time{},
 	}
 	c.traceLimit = newClientLimiter(cfg.TraceRate, cfg.TraceBurst)

@@ -120,7 +120,7 @@ func (c *Controller) Handler() http.Handler {
 			h = c.limitPerClient(c.traceLimit, h)
 		}
 		if !rt.public {
-			h = c.requireToken(h) // auth.go
+			h = c.requireToken(h, rt.write) // auth.go
 		}
 		if rt.write {
 			h = browserSafe(h)

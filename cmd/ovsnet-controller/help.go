@@ -12,7 +12,7 @@ var help = flaghelp.Help{
 	Groups: []flaghelp.Group{
 		{Title: "API listeners", Flags: []string{"listen", "advertise"}},
 		{Title: "Access (docs/security.md)", Note: "A TCP listener on a non-loopback address needs TLS and a token or client certificates, or -insecure.",
-			Flags: []string{"token-file", "token", "tls-cert", "tls-key", "tls-client-ca", "tls-ca", "insecure"}},
+			Flags: []string{"token-file", "read-token-file", "token", "tls-cert", "tls-key", "tls-client-ca", "tls-ca", "insecure"}},
 		{Title: "Cluster state (Consul)", Flags: []string{"consul", "prefix", "id"}},
 		{Title: "Hosts and endpoints", Flags: []string{"ready-timeout", "host-grace", "reap-dead-hosts"}},
 		{Title: "Process", Flags: []string{"shutdown-grace", "log-level"}},
@@ -20,6 +20,7 @@ var help = flaghelp.Help{
 	Env: map[string]string{"consul": "CONSUL_HTTP_ADDR"},
 	Environment: []string{
 		"OVSNET_TOKEN        the bearer token itself, when -token-file is not given (read once, then removed from the environment)",
+		"OVSNET_READ_TOKEN   the read-only token itself, when -read-token-file is not given (likewise)",
 		"CONSUL_HTTP_TOKEN   Consul ACL token (read by the Consul client; also CONSUL_HTTP_TOKEN_FILE)",
 		"CONSUL_CACERT, CONSUL_CLIENT_CERT, CONSUL_CLIENT_KEY, CONSUL_HTTP_SSL   Consul over TLS (read by the Consul client)",
 	},

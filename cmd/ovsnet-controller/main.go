@@ -27,6 +27,7 @@ func main() {
 	id := flag.String("id", "", "replica id in the leader lock (default host name and pid)")
 	advertise := flag.String("advertise", "", "URL where the other replicas reach this one's API (they forward to the leader): http(s)://HOST:PORT or unix:/PATH (default: from the first -listen address)")
 	tokenFile := flag.String("token-file", "", "file holding the bearer token every request but /_ping, /healthz and the UI's files needs (default: $OVSNET_TOKEN; none: no token)")
+	readTokenFile := flag.String("read-token-file", "", "file holding a second bearer token that may read everything and change nothing (monitoring, people who look; needs -token-file; default: $OVSNET_READ_TOKEN)")
 	tokenFlag := flag.String("token", "", "refused: a token on the command line is visible in ps (use -token-file or OVSNET_TOKEN)")
 	tlsCert := flag.String("tls-cert", "", "serve HTTPS on TCP listeners with this certificate (PEM; with -tls-key)")
 	tlsKey := flag.String("tls-key", "", "private key of -tls-cert (PEM)")
@@ -56,6 +57,11 @@ func main() {
 		log.Error("starting controller", "err", err)
 		os.Exit(1)
 	}
+	readToken, err := secret.Token(*readTokenFile, secret.EnvReadToken)
+	if err != nil {
+		log.Error("starting controller", "err", fmt.Errorf("read-only %w", err))
+		os.Exit(1)
+	}
 	tlsConfig, err := serverTLS(*tlsCert, *tlsKey, *tlsClientCA)
 	if err != nil {
 		log.Error("starting controller", "err", err)
@@ -81,7 +87,7 @@ func main() {
 		url = advertiseURL(strings.TrimSpace(strings.Split(*listen, ",")[0]), tlsConfig != nil)
 	}
 	c, err := controller.New(controller.Config{ConsulAddr: *consul, Prefix: *prefix, ID: *id, URL: url,
-		ReadyTimeout: *readyTimeout, Token: token, ForwardTLS: fwdTLS, Logger: log, HostGrace: *hostGrace, ReapDeadHosts: *reap})
+		ReadyTimeout: *readyTimeout, Token: token, ReadToken: readToken, ForwardTLS: fwdTLS, Logger: log, HostGrace: *hostGrace, ReapDeadHosts: *reap})
 	if err != nil {
 		log.Error("starting controller", "err", err)
 		os.Exit(1)

@@ -13,6 +13,10 @@ import (
 // EnvToken is the environment variable holding the token itself.
 const EnvToken = "OVSNET_TOKEN"
 
+// EnvReadToken is the environment variable holding the controller's
+// read-only token itself.
+const EnvReadToken = "OVSNET_READ_TOKEN"
+
 // maxTokenFile bounds what is read from a token file.
 const maxTokenFile = 4096
 
