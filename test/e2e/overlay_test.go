@@ -123,7 +123,14 @@ func TestConnectRunningContainerToSecondNetwork(t *testing.T) {
 		t.Fatalf("c1 cannot reach c3 on back: %v", err)
 	}
 	res := ping.wait()
-	if res.received == 0 || res.transmitted-res.received > 0 {
+	// c1's flows on front are not touched by its joining back (the
+	// reconciler recomputes only the new endpoint's owner:
+	// TestReconcileSequence), but OVS's userspace datapath may drop a packet of
+	// other flows while it adds a port to the bridge (19 of 1,519 with a
+	// loop of plain `ovs-vsctl add-port`; here 1 of 151 once in seven CI
+	// runs, on a busy machine). More than one is ovsnet's doing.
+	t.Logf("c1's ping to c2 on front while joining back: %d of %d lost", res.transmitted-res.received, res.transmitted)
+	if res.received == 0 || res.transmitted-res.received > 1 {
 		t.Fatalf("c1's ping to c2 on front lost packets while joining back: %+v", res)
 	}
 	// c2 (front only) does not reach c3 (back only).
