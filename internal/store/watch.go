@@ -18,15 +18,13 @@ type Watch struct {
 	// do not repeat); OnRecover when reads work again.
 	OnError   func(err error)
 	OnRecover func()
-	// MinInterval spaces the calls of fn: a change that follows the last
-	// call more closely waits until MinInterval has passed, and is
-	// coalesced with any others that came meanwhile. A change after a
-	// quiet spell is seen at once. Zero: every change at once.
-	MinInterval time.Duration
-	// Pace, when set, replaces MinInterval: it is asked, after each call
-	// of fn, how long to space the next read. A follower of a ring paces
-	// itself by the rate it sees, so that a burst is read in batches
-	// without ever falling a whole ring behind.
+	// Pace, when set, spaces the calls of fn: asked after each call, it
+	// says how long the next read waits after it; a change that comes
+	// sooner waits that long and is coalesced with any others that came
+	// meanwhile. A change after a quiet spell is seen at once. Nil: every
+	// change at once. A follower of a ring paces itself by the rate it
+	// sees, so that a burst is read in batches without ever falling a
+	// whole ring behind.
 	Pace func() time.Duration
 }
 
@@ -51,14 +49,10 @@ func (w Watch) Run(ctx context.Context, b Backend, fn func(pairs []Pair, index u
 	called := false
 	var lastCall time.Time
 	for ctx.Err() == nil {
-		spacing := w.MinInterval
 		if w.Pace != nil && called {
-			spacing = w.Pace()
-		}
-		if spacing > 0 && called {
 			// The blocking query returns at the first change; waiting
 			// before it lets a burst of changes pile up into one read.
-			if rest := spacing - time.Since(lastCall); rest > 0 {
+			if rest := w.Pace() - time.Since(lastCall); rest > 0 {
 				select {
 				case <-time.After(rest):
 				case <-ctx.Done():

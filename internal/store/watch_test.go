@@ -8,10 +8,10 @@ import (
 	"time"
 )
 
-// With MinInterval, a burst of changes is read in a few calls, the last
+// With a steady Pace, a burst of changes is read in a few calls, the last
 // of which sees the final state; a change after a quiet spell is seen at
 // once.
-func TestWatchMinIntervalCoalesces(t *testing.T) {
+func TestWatchPaceCoalesces(t *testing.T) {
 	st := New(NewMemory(), "t")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -21,7 +21,7 @@ func TestWatchMinIntervalCoalesces(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		Watch{Key: "t/k", MinInterval: 100 * time.Millisecond}.Run(ctx, st.B, func(pairs []Pair, _ uint64) {
+		Watch{Key: "t/k", Pace: func() time.Duration { return 100 * time.Millisecond }}.Run(ctx, st.B, func(pairs []Pair, _ uint64) {
 			mu.Lock()
 			defer mu.Unlock()
 			calls = append(calls, time.Now())
@@ -57,7 +57,7 @@ func TestWatchMinIntervalCoalesces(t *testing.T) {
 	n := len(calls) - 1
 	mu.Unlock()
 	if n > 5 {
-		t.Fatalf("50 changes in a burst made %d calls; MinInterval should coalesce them", n)
+		t.Fatalf("50 changes in a burst made %d calls; the pace should coalesce them", n)
 	}
 
 	// A quiet spell, then one change: seen at once.
@@ -74,9 +74,8 @@ func TestWatchMinIntervalCoalesces(t *testing.T) {
 	<-done
 }
 
-// Pace spaces the reads instead of MinInterval: a change right after a
-// call is read at once when Pace says 0, and only after the spacing Pace
-// gives otherwise.
+// A change right after a call is read at once when Pace says 0, and only
+// after the spacing Pace gives otherwise.
 func TestWatchPace(t *testing.T) {
 	for _, pace := range []time.Duration{0, 700 * time.Millisecond} {
 		st := New(NewMemory(), "t")
@@ -85,7 +84,7 @@ func TestWatchPace(t *testing.T) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			Watch{Key: "t/k", MinInterval: time.Hour, Pace: func() time.Duration { return pace }}.Run(ctx, st.B,
+			Watch{Key: "t/k", Pace: func() time.Duration { return pace }}.Run(ctx, st.B,
 				func(pairs []Pair, _ uint64) {
 					if len(pairs) == 1 {
 						seen <- string(pairs[0].Value)
