@@ -69,7 +69,7 @@ type dnsView struct {
 
 // dnsNet is one network's names.
 type dnsNet struct {
-	id, name string
+	name string
 	// names holds NAME, ALIAS, NAME.NETWORK, ALIAS.NETWORK and the reverse
 	// names of the network's addresses.
 	names map[string]*dnsRecord
@@ -389,9 +389,9 @@ func newIndexer() *indexer {
 
 // builtNet is one network's names and exactly what they were built from.
 type builtNet struct {
-	name, id string
-	eps      []nameInput
-	dn       *dnsNet
+	name string
+	eps  []nameInput
+	dn   *dnsNet
 }
 
 // nameInput is what an endpoint gives its network's names. Its aliases
@@ -425,12 +425,12 @@ func (b *builtNet) builtFrom(n *model.Network, eps []*model.Endpoint) bool {
 
 func buildNet(n *model.Network, eps []*model.Endpoint) *builtNet {
 	nb := &netBuilder{net: n, names: map[string]*recordBuilder{}, containers: map[string]*recordBuilder{}}
-	b := &builtNet{name: n.Name, id: n.ID, eps: make([]nameInput, 0, len(eps))}
+	b := &builtNet{name: n.Name, eps: make([]nameInput, 0, len(eps))}
 	for _, ep := range eps {
 		nb.endpoint(ep)
 		b.eps = append(b.eps, inputOf(ep))
 	}
-	b.dn = &dnsNet{id: n.ID, name: n.Name, names: buildRecords(nb.names), containers: buildRecords(nb.containers)}
+	b.dn = &dnsNet{name: n.Name, names: buildRecords(nb.names), containers: buildRecords(nb.containers)}
 	return b
 }
 

@@ -34,14 +34,14 @@ func TestIndexerReusesUnchangedNetworks(t *testing.T) {
 	if r, _ := ask(t, after, after.host, "newcomer.back.", dns.TypeA); r == nil || answers(r) != "A 10.0.1.77" {
 		t.Fatalf("newcomer.back. after the change: %v", r)
 	}
-	for id, dn := range netsOf(after) {
-		old := netsOf(before)[id]
-		switch id {
-		case back:
+	for name, dn := range netsOf(after) {
+		old := netsOf(before)[name]
+		switch name {
+		case "back":
 			if sameTables(dn, old) {
 				t.Errorf("back changed but its tables were reused")
 			}
-		case front:
+		case "front":
 			if !sameTables(dn, old) {
 				t.Errorf("front: its names did not change, but they were rebuilt")
 			}
@@ -285,11 +285,11 @@ func netIDByName(t *testing.T, st *model.HostState, name string) string {
 	return ""
 }
 
-// netsOf maps an index's networks by id (through the indexer's order).
+// netsOf maps an index's networks by name (unique in the test state).
 func netsOf(ix *dnsIndex) map[string]*dnsNet {
 	out := map[string]*dnsNet{}
 	for _, dn := range ix.host.all.byName {
-		out[dn.id] = dn
+		out[dn.name] = dn
 	}
 	return out
 }
