@@ -113,8 +113,13 @@ func TestSyncKeepsEndpointsWhenEngineInspectFails(t *testing.T) {
 	p.orphanAfter = 0
 	epID := strings.Repeat("e", 64)
 	body := `{"NetworkID":"` + engine.net.ID + `","EndpointID":"` + epID + `","Interface":{"Address":"10.7.0.5/24"}}`
+	reserved := false
 	for i := 0; ; i++ { // until the leader has seen h1 register
-		_, err := p.requestAddress(ctx, []byte(`{"PoolID":"ovsnet:`+created.ID+`:v4","Address":"10.7.0.5"}`))
+		var err error
+		if !reserved { // once: a second request for the address finds it taken
+			_, err = p.requestAddress(ctx, []byte(`{"PoolID":"ovsnet:`+created.ID+`:v4","Address":"10.7.0.5"}`))
+			reserved = err == nil
+		}
 		if err == nil {
 			_, err = p.createEndpoint(ctx, []byte(body))
 		}
