@@ -52,6 +52,14 @@ echo "== end-to-end tests on the multi-host lab (and the lab's own tests)"
 go test -count=1 -p 1 -timeout 75m -v -tags e2e ./test/lab/... ./test/e2e/... 2>&1 | tee /tmp/ovsnet-e2e.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|_test.go:[0-9]+:'
 status=${PIPESTATUS[0]}
 if [ "$status" != 0 ]; then
+	# The filter above keeps one line per message; a failure's diagnosis
+	# (process logs, OVS state) is in its continuation lines: print each
+	# failed test's section, its first 80 and last 80 lines.
+	for name in $(grep -oE '^--- FAIL: [A-Za-z0-9_]+' /tmp/ovsnet-e2e.log | awk '{print $3}' | sort -u); do
+		echo "== log of $name"
+		awk -v t="$name" '$0 == "=== RUN   " t {on = 1} on {print} on && $0 ~ "^--- FAIL: " t " " {exit}' /tmp/ovsnet-e2e.log |
+			awk '{line[NR] = $0} END {for (i = 1; i <= NR; i++) if (i <= 80 || i > NR - 80) print line[i]; else if (i == 81) print "        [… " NR - 160 " lines …]"}'
+	done
 	echo "end-to-end tests failed; full log: /tmp/ovsnet-e2e.log" >&2
 	exit "$status"
 fi

@@ -26,7 +26,6 @@ type Consul struct {
 	// Server: a server (else a client agent).
 	Server bool
 
-	join []string // serf LAN addresses of the servers, set for a cluster's servers after creation
 	lab  *Lab
 	proc *Process
 }
@@ -107,15 +106,21 @@ type ConsulCluster struct {
 func (l *Lab) StartConsulCluster(servers int, clients int) *ConsulCluster {
 	l.t.Helper()
 	cc := &ConsulCluster{}
-	for range servers {
-		cc.Servers = append(cc.Servers, l.newConsul(consulSpec{server: true, bootstrapExpect: servers}))
-	}
+	// Every server retry-joins the others, so the servers find each other
+	// whatever order they start in (a server that depended on the clients'
+	// joins stayed alone when it started after them, and no leader came).
+	serverPorts := make([][]int, servers)
 	var join []string
-	for _, s := range cc.Servers {
-		join = append(join, fmt.Sprintf("127.0.0.1:%d", s.Ports.SerfLAN))
+	for i := range serverPorts {
+		ports, err := FreePorts(6)
+		if err != nil {
+			l.t.Fatalf("lab: consul ports: %v", err)
+		}
+		serverPorts[i] = ports
+		join = append(join, fmt.Sprintf("127.0.0.1:%d", ports[2]))
 	}
-	for _, s := range cc.Servers {
-		s.join = join
+	for _, ports := range serverPorts {
+		cc.Servers = append(cc.Servers, l.newConsul(consulSpec{server: true, bootstrapExpect: servers, join: join, ports: ports}))
 	}
 	for range clients {
 		cc.Clients = append(cc.Clients, l.newConsul(consulSpec{join: join}))
@@ -174,7 +179,8 @@ func (cc *ConsulCluster) Leader() *Consul {
 type consulSpec struct {
 	server          bool
 	bootstrapExpect int
-	join            []string // serf LAN addresses to join
+	join            []string // serf LAN addresses to join (its own is skipped)
+	ports           []int    // HTTP, DNS, serf LAN, serf WAN, server, gRPC; nil: chosen here
 	extra           map[string]any
 }
 
@@ -186,9 +192,12 @@ func (l *Lab) newConsul(spec consulSpec) *Consul {
 	if err != nil {
 		l.t.Fatalf("lab: %v", err)
 	}
-	ports, err := FreePorts(6)
-	if err != nil {
-		l.t.Fatalf("lab: consul ports: %v", err)
+	ports := spec.ports
+	if ports == nil {
+		var err error
+		if ports, err = FreePorts(6); err != nil {
+			l.t.Fatalf("lab: consul ports: %v", err)
+		}
 	}
 	l.mu.Lock()
 	n := len(l.consuls) + 1
@@ -201,7 +210,6 @@ func (l *Lab) newConsul(spec consulSpec) *Consul {
 		DataDir: filepath.Join(l.Dir, name),
 		Ports:   ConsulPorts{HTTP: ports[0], DNS: ports[1], SerfLAN: ports[2], SerfWAN: ports[3], Server: ports[4], GRPC: ports[5]},
 		Server:  spec.server,
-		join:    spec.join,
 		lab:     l,
 	}
 	c.Addr = fmt.Sprintf("127.0.0.1:%d", c.Ports.HTTP)
