@@ -39,7 +39,9 @@ func startWriteProbe(api *client.Client) *writeProbe {
 		defer close(w.done)
 		for i := 0; ctx.Err() == nil && i < 3000; i++ {
 			start := time.Now()
-			cctx, ccancel := context.WithTimeout(ctx, 10*time.Second)
+			// Without quorum Consul holds a write ~7 s before it answers
+			// "No cluster leader"; the deadline leaves room on a slow machine.
+			cctx, ccancel := context.WithTimeout(ctx, 20*time.Second)
 			name := fmt.Sprintf("wp%d", i)
 			_, err := api.CreateNetwork(cctx, model.NetworkCreateRequest{Name: name, Driver: "overlay"})
 			if err == nil {

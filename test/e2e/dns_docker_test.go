@@ -194,7 +194,7 @@ func TestDNSDocker(t *testing.T) {
 
 	// A removed container stops resolving on the other hosts.
 	dockerOn(t, d1, "rm", "-f", "mysql01")
-	cluster.Poll(t, 5*time.Second, "mysql01 gone from h2's answers", func() error {
+	cluster.Poll(t, 15*time.Second, "mysql01 gone from h2's answers", func() error {
 		if got, err := ask(web, "10.0.0.1", "mysql01", dns.TypeA); err != nil || got != "NXDOMAIN" {
 			return fmt.Errorf("web asks mysql01: %q %v", got, err)
 		}

@@ -230,7 +230,7 @@ func TestDNSNamesAcrossHosts(t *testing.T) {
 
 	// The agent removes the file with the container's last endpoint.
 	c.MustCtl("network", "disconnect", "testnet02", "web")
-	cluster.Poll(t, 5*time.Second, "web's resolv.conf removed", func() error {
+	cluster.Poll(t, 15*time.Second, "web's resolv.conf removed", func() error {
 		if _, err := os.Stat("/etc/netns/" + web.NetnsName); !os.IsNotExist(err) {
 			return fmt.Errorf("/etc/netns/%s still there (%v)", web.NetnsName, err)
 		}
@@ -406,8 +406,10 @@ func TestDNSInternalAndUpstream(t *testing.T) {
 	if n := up.count("example.test"); n < 2 {
 		t.Errorf("upstream asked for example.test %d times, want at least 2 (forwarded from n1 twice)", n)
 	}
-	if n := up.count("other.example.test"); n != 1 {
-		t.Errorf("upstream asked for other.example.test %d times, want 1", n)
+	// Once per query the test sent: ask sends again after a second
+	// without an answer (at most three times), and nothing is cached.
+	if n := up.count("other.example.test"); n < 1 || n > 3 {
+		t.Errorf("upstream asked for other.example.test %d times, want 1 (up to 3 if the test's query was resent)", n)
 	}
 	for _, name := range []string{"nosuch", "i1", "n1", "i1.testnet03", "n1.testnet02"} {
 		if n := up.count(name); n != 0 {
@@ -450,27 +452,27 @@ func TestDNSFollowsChanges(t *testing.T) {
 	gw := "10.0.0.1"
 	checkDNS(t, map[*lab.Container]string{a: gw}, []dnsCase{{a, "", "b", dns.TypeA, "NOERROR " + addr(bEP)}, {a, "", "newc", dns.TypeA, "NXDOMAIN"}})
 
-	// waitFor polls a's view of name every 20 ms until it is want and
-	// returns how long that took.
-	waitFor := func(name, want string) time.Duration {
+	// waitFor polls a's view of name every 20 ms until it is want (at
+	// most limit) and returns how long that took.
+	waitFor := func(name, want string, limit time.Duration) time.Duration {
 		start := time.Now()
-		for time.Since(start) < 5*time.Second {
+		for time.Since(start) < limit {
 			if got, err := ask(a.NetnsName, gw, name, dns.TypeA); err == nil && got == want {
 				return time.Since(start)
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
-		t.Fatalf("%s did not become %q within 5 s", name, want)
+		t.Fatalf("%s did not become %q within %v", name, want, limit)
 		return 0
 	}
 	newEP := c.Connect("testnet02", newc, nil)
-	took := waitFor("newc", "NOERROR "+addr(newEP))
+	took := waitFor("newc", "NOERROR "+addr(newEP), 5*time.Second)
 	t.Logf("a new container (on h3) resolved on h1 %v after its connect returned", took.Round(time.Millisecond))
 	if took > time.Second {
 		t.Errorf("a new container took %v to resolve, want within 1 s", took)
 	}
 	c.MustCtl("network", "disconnect", "testnet02", "b")
-	took = waitFor("b", "NXDOMAIN")
+	took = waitFor("b", "NXDOMAIN", 5*time.Second)
 	t.Logf("a removed container stopped resolving %v after its disconnect returned", took.Round(time.Millisecond))
 	if took > time.Second {
 		t.Errorf("a removed container took %v to stop resolving, want within 1 s", took)
@@ -507,7 +509,9 @@ func TestDNSFollowsChanges(t *testing.T) {
 	}
 	c.Agents[h1.Name].Restart()
 	start = time.Now()
-	waitFor("newc", "NOERROR "+addr(newEP))
+	// The process starts, reads its cached state and opens the DNS port;
+	// an unanswered query takes 3 s of the budget.
+	waitFor("newc", "NOERROR "+addr(newEP), 20*time.Second)
 	t.Logf("restarted agent answered from its cached state %v after start, Consul and controller down", time.Since(start).Round(time.Millisecond))
 	for i := 0; i < 20; i++ {
 		checkDNS(t, map[*lab.Container]string{a: gw}, []dnsCase{

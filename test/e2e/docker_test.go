@@ -164,7 +164,7 @@ func TestDockerSeedSequence(t *testing.T) {
 	// counts), so the engine drops its copy; the cluster keeps the network
 	// and h2's agent restores it in h2's engine at once.
 	_, _ = tryDocker(d2, "network", "rm", "testnet02")
-	cluster.Poll(t, 5*time.Second, "testnet02 restored in h2's engine", func() error {
+	cluster.Poll(t, 15*time.Second, "testnet02 restored in h2's engine", func() error {
 		out, err := tryDocker(d2, "network", "ls", "--format", "{{.Name}}")
 		if err != nil || !strings.Contains(out, "testnet02") {
 			return errorf("h2 lists %q %v", out, err)

@@ -170,7 +170,7 @@ func TestAgentRestartKeepsTraffic(t *testing.T) {
 	if out, err := h1.Exec(ctx, "ip", "link", "set", c1Port, "down"); err != nil {
 		t.Fatalf("ip link set down: %v %s", err, out)
 	}
-	cluster.Poll(t, 2*time.Second, "h1's agent brings "+c1Port+" back up", func() error {
+	cluster.Poll(t, 5*time.Second, "h1's agent brings "+c1Port+" back up", func() error {
 		out, err := h1.Exec(ctx, "ip", "-br", "link", "show", c1Port)
 		if err != nil || !strings.Contains(string(out), "UP") || strings.Contains(string(out), "DOWN") {
 			return errorf("%s: %s %v", c1Port, out, err)

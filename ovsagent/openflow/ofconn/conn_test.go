@@ -205,7 +205,9 @@ func TestEncodeErrorLeavesConnection(t *testing.T) {
 
 func TestEchoAndKeepAlive(t *testing.T) {
 	s := newFakeSwitch(t)
-	c := dial(t, s, Options{EchoInterval: 20 * time.Millisecond, EchoMisses: 3})
+	// Misses allow 500 ms of silence: a loaded machine's scheduling delays
+	// must not look like a dead switch.
+	c := dial(t, s, Options{EchoInterval: 50 * time.Millisecond, EchoMisses: 10})
 	if _, err := c.Echo(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
@@ -226,9 +228,9 @@ func TestEchoAndKeepAlive(t *testing.T) {
 		t.Fatal("echo request not answered")
 	}
 	// A quiet connection is probed, and survives while the switch answers.
-	time.Sleep(200 * time.Millisecond)
+	time.Sleep(400 * time.Millisecond)
 	if n := s.count(openflow.TypeEchoRequest); n < 3 {
-		t.Errorf("%d keep-alive echo requests in 200ms at a 20ms interval", n)
+		t.Errorf("%d keep-alive echo requests in 400ms at a 50ms interval", n)
 	}
 	if c.Err() != nil {
 		t.Fatalf("connection died: %v", c.Err())
