@@ -194,7 +194,6 @@ func (l *Lab) newConsul(spec consulSpec) *Consul {
 	}
 	ports := spec.ports
 	if ports == nil {
-		var err error
 		if ports, err = FreePorts(6); err != nil {
 			l.t.Fatalf("lab: consul ports: %v", err)
 		}
