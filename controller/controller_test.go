@@ -167,6 +167,56 @@ func TestConnectAndRemove(t *testing.T) {
 	}
 }
 
+// A host port is published by one endpoint per host at a time, whichever
+// network it is on; the refused update changes nothing.
+func TestPublishedHostPortsPerHost(t *testing.T) {
+	e := newEnv(t, 1, "")
+	for _, n := range []string{"n", "m"} {
+		if code, body := e.do("POST", "/networks/create", fmt.Sprintf(`{"Name":%q,"Driver":"overlay"}`, n)); code != 201 {
+			t.Fatalf("create %s: %d %s", n, code, body)
+		}
+	}
+	ids := map[string]string{}
+	for _, c := range []struct{ net, container string }{{"n", "a"}, {"n", "b"}, {"m", "c"}} {
+		code, body := e.do("POST", "/networks/"+c.net+"/connect", dockerConnect(c.container, ""))
+		if code != 200 {
+			t.Fatalf("connect %s: %d %s", c.container, code, body)
+		}
+		var v model.EndpointView
+		if err := json.Unmarshal([]byte(body), &v); err != nil {
+			t.Fatal(err)
+		}
+		ids[c.container] = v.ID
+	}
+	publish := func(container, ports string) (int, string) {
+		return e.do("PATCH", "/ovsnet/v1/endpoints/"+ids[container], `{"published":`+ports+`}`)
+	}
+	cases := []struct {
+		container, ports string
+		code             int
+		msg              string
+	}{
+		{"a", `[{"proto":"tcp","port":80,"hostPort":8080}]`, 200, `"hostPort":8080`},
+		{"b", `[{"proto":"tcp","port":81,"hostPort":8080}]`, 409, "host port tcp/8080 on h1 is already published by container a on network n"},
+		{"c", `[{"proto":"udp","port":53,"hostPort":5353},{"proto":"tcp","port":80,"hostPort":8080}]`, 409, "already published by container a"},
+		{"b", `[{"proto":"udp","port":80,"hostPort":8080}]`, 200, `"proto":"udp"`},
+		{"a", `[{"proto":"tcp","port":80,"hostPort":8080},{"proto":"tcp","port":443,"hostPort":8443}]`, 200, `"hostPort":8443`},
+		{"a", `[]`, 200, ""},
+		{"c", `[{"proto":"tcp","port":80,"hostPort":8080}]`, 200, `"hostPort":8080`},
+	}
+	for _, c := range cases {
+		if code, body := publish(c.container, c.ports); code != c.code || !strings.Contains(body, c.msg) {
+			t.Errorf("publish %s on %s: %d %s; want %d containing %q", c.ports, c.container, code, body, c.code, c.msg)
+		}
+	}
+	// The refused update of c (second case) changed nothing: c publishes
+	// only what the last case gave it.
+	code, body := e.do("GET", "/ovsnet/v1/endpoints?network=m", "")
+	if code != 200 || strings.Contains(body, "5353") || !strings.Contains(body, `"hostPort":8080`) {
+		t.Fatalf("c after the refused and the accepted update: %d %s", code, body)
+	}
+}
+
 func TestConcurrentAllocationAcrossReplicas(t *testing.T) {
 	e := newEnv(t, 2, "")
 	e.do("POST", "/networks/create", `{"Name":"n","Driver":"overlay","IPAM":{"Config":[{"Subnet":"10.7.0.0/24"}]}}`)

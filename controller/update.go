@@ -43,6 +43,11 @@ func (c *Controller) UpdateEndpoint(ctx context.Context, id string, u model.Endp
 		if err := ep.Validate(&n); err != nil {
 			return nil, invalid(err)
 		}
+		if u.Published != nil {
+			if err := s.hostPortsFree(ep); err != nil {
+				return nil, err
+			}
+		}
 		k := c.st.K
 		t.CAS(k.Endpoint(n.ID, id), ep, rec.Index)
 		t.endpointChanged(s, n.ID, id, false)
@@ -70,6 +75,40 @@ func (c *Controller) UpdateEndpoint(ctx context.Context, id string, u model.Endp
 		return nil, err
 	}
 	return view, nil
+}
+
+// hostPortsFree refuses to publish a host port that another endpoint on
+// the same host publishes already: both would claim the host's traffic to
+// it. It reads only the endpoints of ep's host, and only when ports change.
+func (s *state) hostPortsFree(ep model.Endpoint) error {
+	if len(ep.Published) == 0 {
+		return nil
+	}
+	want := map[model.PortMapping]bool{}
+	for _, p := range ep.Published {
+		want[model.PortMapping{Proto: p.Proto, HostPort: p.HostPort}] = true
+	}
+	for id := range s.byHost[ep.Host] {
+		other := s.eps[id]
+		if id == ep.ID || other == nil {
+			continue
+		}
+		for _, p := range other.Value.Published {
+			if want[model.PortMapping{Proto: p.Proto, HostPort: p.HostPort}] {
+				name := other.Value.ContainerName
+				if name == "" {
+					name = model.ShortID(other.Value.ContainerID)
+				}
+				network := other.Value.NetworkID
+				if ns := s.networks[network]; ns != nil {
+					network = ns.Value.Name
+				}
+				return errorf(ErrConflict, "host port %s/%d on %s is already published by container %s on network %s",
+					p.Proto, p.HostPort, ep.Host, name, network)
+			}
+		}
+	}
+	return nil
 }
 
 // retunnel rewrites the endpoints of a host whose tunnel address changed,

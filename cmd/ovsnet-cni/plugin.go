@@ -25,11 +25,13 @@ type netConf struct {
 	// Socket is the agent's CNI socket; default cni.DefaultSocket.
 	Socket string `json:"socket,omitempty"`
 	// RuntimeConfig carries the capabilities the runtime fills in:
-	// "ips", "mac" and "aliases" (Podman's form: by network name).
+	// "ips", "mac", "aliases" (Podman's form: by network name) and
+	// "portMappings".
 	RuntimeConfig struct {
-		IPs     []string            `json:"ips,omitempty"`
-		MAC     string              `json:"mac,omitempty"`
-		Aliases map[string][]string `json:"aliases,omitempty"`
+		IPs          []string            `json:"ips,omitempty"`
+		MAC          string              `json:"mac,omitempty"`
+		Aliases      map[string][]string `json:"aliases,omitempty"`
+		PortMappings []cni.PortMapping   `json:"portMappings,omitempty"`
 	} `json:"runtimeConfig,omitempty"`
 }
 
@@ -90,7 +92,7 @@ func request(args *skel.CmdArgs) (*netConf, *cni.Request, error) {
 	r := &cni.Request{
 		ContainerID: args.ContainerID, Netns: args.Netns, IfName: args.IfName, Network: c.Network,
 		Name: string(a.K8S_POD_NAME), IPs: c.RuntimeConfig.IPs, MAC: c.RuntimeConfig.MAC,
-		Aliases: c.RuntimeConfig.Aliases[c.Name],
+		Aliases: c.RuntimeConfig.Aliases[c.Name], PortMappings: c.RuntimeConfig.PortMappings,
 	}
 	if a.IP != "" {
 		r.IPs = append(r.IPs, strings.Split(string(a.IP), ",")...)

@@ -148,14 +148,16 @@ func TestAddForwardsAndConvertsTheResult(t *testing.T) {
 	var res map[string]any
 	json.Unmarshal([]byte(agentResult), &res)
 	a.answer[cni.OpAdd] = res
-	rc := `,"network":"overlay1","runtimeConfig":{"mac":"02:aa:00:00:00:01","aliases":{"testnet02":["db"],"other":["x"]}}`
+	rc := `,"network":"overlay1","runtimeConfig":{"mac":"02:aa:00:00:00:01","aliases":{"testnet02":["db"],"other":["x"]},` +
+		`"portMappings":[{"hostPort":8080,"containerPort":80,"protocol":"tcp","hostIP":""}]}`
 	out, code := run(t, "ADD", conf("1.0.0", a.sock, rc), "CNI_ARGS=IgnoreUnknown=1;K8S_POD_NAME=web;K8S_POD_NAMESPACE=default;IP=10.0.0.9/24")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, out)
 	}
 	req, _ := a.request(cni.OpAdd)
 	if req.Network != "overlay1" || req.Name != "web" || req.Netns != "/run/netns/netns-1234" || req.IfName != "eth0" ||
-		strings.Join(req.IPs, ",") != "10.0.0.9/24" || req.MAC != "02:aa:00:00:00:01" || strings.Join(req.Aliases, ",") != "db" {
+		strings.Join(req.IPs, ",") != "10.0.0.9/24" || req.MAC != "02:aa:00:00:00:01" || strings.Join(req.Aliases, ",") != "db" ||
+		len(req.PortMappings) != 1 || req.PortMappings[0] != (cni.PortMapping{HostPort: 8080, ContainerPort: 80, Protocol: "tcp"}) {
 		t.Fatalf("agent got %+v", req)
 	}
 	if !strings.Contains(out, `"cniVersion": "1.0.0"`) || !strings.Contains(out, `"address": "10.0.0.2/24"`) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -39,7 +40,8 @@ func (a *app) newEndpointListCommand() *cobra.Command {
 		Short:   "List endpoints",
 		Long: "List endpoints with their addresses and what their host's agent reports: STATUS is\n" +
 			"pending (not reported yet), ready (plumbed) or error (the agent's reason is in\n" +
-			"`ovsnetctl network connect -v` and the agent's log).",
+			"`ovsnetctl network connect -v` and the agent's log). PORTS are the ports published\n" +
+			"on the endpoint's host (docker run -p, podman run -p): HOSTPORT->PORT/PROTO.",
 		Example: `  ovsnetctl endpoint ls
   ovsnetctl endpoint ls --network testnet02
   ovsnetctl endpoint ls --host h1 -q --no-trunc`,
@@ -61,10 +63,10 @@ func (a *app) newEndpointListCommand() *cobra.Command {
 				}
 				return nil
 			}
-			t := newTable(a.stdout, "ENDPOINT ID", "NETWORK", "HOST", "CONTAINER", "IPV4", "IPV6", "MAC", "STATUS")
+			t := newTable(a.stdout, "ENDPOINT ID", "NETWORK", "HOST", "CONTAINER", "IPV4", "IPV6", "MAC", "STATUS", "PORTS")
 			for _, ep := range eps {
 				t.row(shortID(ep.ID, noTrunc), endpointNetwork(ep), ep.Host, endpointContainer(ep),
-					prefixString(ep.IPv4), prefixString(ep.IPv6), ep.MAC.String(), endpointState(ep))
+					prefixString(ep.IPv4), prefixString(ep.IPv6), ep.MAC.String(), endpointState(ep), publishedPorts(ep.Published))
 			}
 			return t.flush()
 		},
@@ -75,6 +77,16 @@ func (a *app) newEndpointListCommand() *cobra.Command {
 	flags.BoolVarP(&quiet, "quiet", "q", false, "Only display endpoint IDs")
 	flags.BoolVar(&noTrunc, "no-trunc", false, "Do not truncate the output")
 	return cmd
+}
+
+// publishedPorts lists an endpoint's published ports as docker ps does
+// (HOSTPORT->PORT/PROTO, on every address of the host).
+func publishedPorts(ps []model.PortMapping) string {
+	out := make([]string, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, fmt.Sprintf("%d->%d/%s", p.HostPort, p.Port, p.Proto))
+	}
+	return strings.Join(out, ", ")
 }
 
 // sortEndpointViews orders endpoints by network name, host and container.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -22,7 +23,8 @@ func epJSON(id, network, networkName, host, container, ipv4, ipv6, mac, status s
 var endpointList = "[" +
 	epJSON(fullID("e3"), db10ID, "db10", "h1", "c3", "10.0.2.3/24", "", "02:42:0a:00:02:03", "error") + "," +
 	epJSON(fullID("e2"), webID, "web", "h2", "c2", "10.0.1.2/24", "", "02:42:0a:00:01:02", "") + "," +
-	epJSON(fullID("e1"), webID, "web", "h1", "c1", "10.0.1.1/24", "fd00:1::1/64", "02:42:0a:00:01:01", "ready") + "," +
+	strings.Replace(epJSON(fullID("e1"), webID, "web", "h1", "c1", "10.0.1.1/24", "fd00:1::1/64", "02:42:0a:00:01:01", "ready"),
+		"{", `{"published":[{"proto":"tcp","port":80,"hostPort":8080},{"proto":"udp","port":53,"hostPort":5353}],`, 1) + "," +
 	epJSON(fullID("e4"), db2ID, "", "h9", "", "10.0.3.4/24", "", "02:42:0a:00:03:04", "ready") + "]"
 
 func TestHostList(t *testing.T) {
@@ -54,11 +56,11 @@ func TestHostListWithoutHosts(t *testing.T) {
 func TestEndpointList(t *testing.T) {
 	f := newFakeController(t, map[string]reply{"GET /ovsnet/v1/endpoints": {200, endpointList}})
 	ovsnetctl(f.srv.URL, "endpoint", "ls").expect(t, 0, ""+
-		"ENDPOINT ID    NETWORK        HOST      CONTAINER      IPV4          IPV6           MAC                 STATUS\n"+
-		"e40000000000   9f904ee27bf5   h9        c0ffee000000   10.0.3.4/24                  02:42:0a:00:03:04   ready\n"+
-		"e30000000000   db10           h1        c3             10.0.2.3/24                  02:42:0a:00:02:03   error\n"+
-		"e10000000000   web            h1        c1             10.0.1.1/24   fd00:1::1/64   02:42:0a:00:01:01   ready\n"+
-		"e20000000000   web            h2        c2             10.0.1.2/24                  02:42:0a:00:01:02   pending\n", "")
+		"ENDPOINT ID    NETWORK        HOST      CONTAINER      IPV4          IPV6           MAC                 STATUS    PORTS\n"+
+		"e40000000000   9f904ee27bf5   h9        c0ffee000000   10.0.3.4/24                  02:42:0a:00:03:04   ready     \n"+
+		"e30000000000   db10           h1        c3             10.0.2.3/24                  02:42:0a:00:02:03   error     \n"+
+		"e10000000000   web            h1        c1             10.0.1.1/24   fd00:1::1/64   02:42:0a:00:01:01   ready     8080->80/tcp, 5353->53/udp\n"+
+		"e20000000000   web            h2        c2             10.0.1.2/24                  02:42:0a:00:01:02   pending   \n", "")
 }
 
 func TestEndpointListFilters(t *testing.T) {

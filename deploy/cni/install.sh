@@ -74,7 +74,7 @@ for net in "$@"; do
       "type": "ovsnet-cni",
       "network": "$net",
       "socket": "$SOCKET",
-      "capabilities": {"ips": true, "mac": true, "aliases": true}
+      "capabilities": {"ips": true, "mac": true, "aliases": true, "portMappings": true}
     }
   ]
 }

@@ -55,10 +55,22 @@ type Request struct {
 	IPs     []string `json:"ips,omitempty"`
 	MAC     string   `json:"mac,omitempty"`
 	Aliases []string `json:"aliases,omitempty"`
+	// PortMappings are the container's ports to publish on this host
+	// (runtimeConfig "portMappings": podman run -p HOSTPORT:PORT).
+	PortMappings []PortMapping `json:"portMappings,omitempty"`
 	// PrevResult is the runtime's record of the ADD (CHECK only).
 	PrevResult *current.Result `json:"prevResult,omitempty"`
 	// Valid are the attachments the runtime still has (GC only).
 	Valid []types.GCAttachment `json:"validAttachments,omitempty"`
+}
+
+// PortMapping is one entry of the portMappings capability, in the form
+// runtimes give it.
+type PortMapping struct {
+	HostPort      int    `json:"hostPort"`
+	ContainerPort int    `json:"containerPort"`
+	Protocol      string `json:"protocol,omitempty"`
+	HostIP        string `json:"hostIP,omitempty"`
 }
 
 // Plugin-specific error codes (CNI reserves 0-99).

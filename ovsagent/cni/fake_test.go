@@ -149,6 +149,35 @@ func (c *fakeController) Disconnect(_ context.Context, ref string, req model.Net
 	return nil
 }
 
+// UpdateEndpoint sets published ports, refusing a host port another
+// endpoint on the same host publishes, as the controller does.
+func (c *fakeController) UpdateEndpoint(_ context.Context, id string, u model.EndpointUpdate) (model.EndpointView, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.down {
+		return model.EndpointView{}, errDown
+	}
+	ep, ok := c.eps[id]
+	if !ok {
+		return ep, &client.APIError{StatusCode: http.StatusNotFound, Message: "endpoint " + id + " not found"}
+	}
+	if u.Published != nil {
+		for _, other := range c.eps {
+			for _, p := range other.Published {
+				for _, q := range *u.Published {
+					if other.ID != id && other.Host == ep.Host && p.Proto == q.Proto && p.HostPort == q.HostPort {
+						return ep, &client.APIError{StatusCode: http.StatusConflict, Message: fmt.Sprintf(
+							"host port %s/%d on %s is already published by container %s on network %s", p.Proto, p.HostPort, ep.Host, other.ContainerName, other.NetworkName)}
+					}
+				}
+			}
+		}
+		ep.Published = *u.Published
+	}
+	c.eps[id] = ep
+	return ep, nil
+}
+
 func (c *fakeController) ListEndpoints(_ context.Context, ref, host string) ([]model.EndpointView, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -32,6 +32,9 @@ func (s *Server) Add(ctx context.Context, r *Request) (*current.Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(at.published) > 0 && n.internal {
+		return nil, Errorf(types.ErrInvalidNetworkConfig, "ovsnet network %s is internal: its containers reach nothing outside, so they cannot publish ports", n.name)
+	}
 	existing, err := s.endpoint(ctx, n, at)
 	if err != nil {
 		return nil, err
@@ -78,6 +81,19 @@ func (s *Server) Add(ctx context.Context, r *Request) (*current.Result, error) {
 	rec.EndpointID = view.ID
 	if err := s.recs.put(rec); err != nil {
 		s.log.Error("recording an attachment", "endpoint", model.ShortID(view.ID), "err", err)
+	}
+	if len(at.published) > 0 {
+		// As Docker does: the endpoint first, then its ports. A refusal
+		// (a host port taken on this host) undoes the attachment.
+		if _, err := s.ctl.UpdateEndpoint(ctx, view.ID, model.EndpointUpdate{Published: &at.published}); err != nil {
+			if derr := s.detach(ctx, n, &view.Endpoint); derr != nil {
+				s.log.Error("undoing an attachment whose ports were refused", "endpoint", model.ShortID(view.ID), "err", derr)
+			}
+			if rerr := s.recs.remove(rec.key()); rerr != nil {
+				s.log.Error("forgetting an attachment whose ports were refused", "err", rerr)
+			}
+			return nil, controllerError(err, "publishing the container's ports")
+		}
 	}
 	link, err := s.ns.Link(r.Netns, r.IfName)
 	if err != nil {
@@ -241,6 +257,9 @@ func (s *Server) Check(ctx context.Context, r *Request) error {
 		drift = append(drift, compareLink(&ep.Endpoint, link)...)
 	}
 	drift = append(drift, comparePrev(&ep.Endpoint, r.PrevResult)...)
+	if r.PortMappings != nil && !samePorts(ep.Published, at.published) {
+		drift = append(drift, fmt.Sprintf("the endpoint publishes %s, the runtime asks for %s", portList(ep.Published), portList(at.published)))
+	}
 	if len(drift) > 0 {
 		return &types.Error{Code: ErrDrift, Msg: fmt.Sprintf("container %s on ovsnet network %s is not as ADD left it: %s", at.name, n.name, strings.Join(drift, "; "))}
 	}
@@ -384,4 +403,33 @@ func (s *Server) collect(ctx context.Context, n *network, rec record) error {
 		}
 	}
 	return s.recs.remove(rec.key())
+}
+
+// samePorts says whether two sets of published ports are equal.
+func samePorts(a, b []model.PortMapping) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	set := map[model.PortMapping]bool{}
+	for _, p := range a {
+		set[p] = true
+	}
+	for _, p := range b {
+		if !set[p] {
+			return false
+		}
+	}
+	return true
+}
+
+// portList renders published ports as podman run -p would take them.
+func portList(ps []model.PortMapping) string {
+	if len(ps) == 0 {
+		return "no ports"
+	}
+	out := make([]string, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, fmt.Sprintf("%d:%d/%s", p.HostPort, p.Port, p.Proto))
+	}
+	return strings.Join(out, ", ")
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -27,6 +28,8 @@ type attachment struct {
 	v4   netip.Addr
 	v6   netip.Addr
 	mac  model.HardwareAddr
+	// published are the port mappings, checked.
+	published []model.PortMapping
 }
 
 // parse checks a request; needNetns for ADD and CHECK.
@@ -85,7 +88,34 @@ func (s *Server) parse(r *Request, needNetns bool) (*attachment, error) {
 		}
 		at.mac = mac
 	}
+	for _, m := range r.PortMappings {
+		p, err := parsePortMapping(m)
+		if err != nil {
+			return nil, Errorf(types.ErrInvalidNetworkConfig, "port mapping %d:%d/%s: %v", m.HostPort, m.ContainerPort, m.Protocol, err)
+		}
+		at.published = append(at.published, p)
+	}
 	return at, nil
+}
+
+// parsePortMapping reads one entry of the portMappings capability.
+func parsePortMapping(m PortMapping) (model.PortMapping, error) {
+	proto := strings.ToLower(m.Protocol)
+	if proto == "" {
+		proto = "tcp"
+	}
+	if proto != "tcp" && proto != "udp" {
+		return model.PortMapping{}, errors.New("only tcp and udp ports can be published")
+	}
+	if m.HostPort < 1 || m.HostPort > 65535 || m.ContainerPort < 1 || m.ContainerPort > 65535 {
+		return model.PortMapping{}, errors.New("ports are 1 to 65535")
+	}
+	switch m.HostIP {
+	case "", "0.0.0.0", "::":
+	default:
+		return model.PortMapping{}, fmt.Errorf("publishing on one host address (%s) is not supported: ovsnet publishes on all of the host's addresses", m.HostIP)
+	}
+	return model.PortMapping{Proto: proto, Port: uint16(m.ContainerPort), HostPort: uint16(m.HostPort)}, nil
 }
 
 // checkNetwork checks the configuration's network name.

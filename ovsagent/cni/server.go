@@ -37,6 +37,7 @@ type Controller interface {
 	InspectNetwork(ctx context.Context, idOrName string) (model.NetworkResource, error)
 	Connect(ctx context.Context, network string, req model.NetworkConnectRequest) (model.EndpointView, error)
 	Disconnect(ctx context.Context, network string, req model.NetworkDisconnectRequest) error
+	UpdateEndpoint(ctx context.Context, id string, u model.EndpointUpdate) (model.EndpointView, error)
 	ListEndpoints(ctx context.Context, network, host string) ([]model.EndpointView, error)
 }
 

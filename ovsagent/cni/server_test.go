@@ -358,6 +358,68 @@ func TestCheckReportsDrift(t *testing.T) {
 	}
 }
 
+// The portMappings capability: the ports are published on the endpoint
+// (what the agent turns into the host's DNAT rules, as for docker run -p);
+// CHECK compares them; a host port another container publishes on this
+// host is refused and the attachment undone; bad mappings and internal
+// networks are refused before anything is made.
+func TestAddPublishesPorts(t *testing.T) {
+	r := newRig(t)
+	req := add(podID)
+	req.PortMappings = []PortMapping{{HostPort: 8080, ContainerPort: 80, Protocol: "tcp"}, {HostPort: 5353, ContainerPort: 53, Protocol: "UDP", HostIP: "0.0.0.0"}}
+	res, err := r.s.Add(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []model.PortMapping{{Proto: "tcp", Port: 80, HostPort: 8080}, {Proto: "udp", Port: 53, HostPort: 5353}}
+	if got := firstEndpoint(r).Published; !samePorts(got, want) {
+		t.Fatalf("published %+v, want %+v", got, want)
+	}
+	req.PrevResult = res
+	if err := r.s.Check(context.Background(), req); err != nil {
+		t.Fatalf("CHECK with the same ports: %v", err)
+	}
+	other := *req
+	other.PortMappings = []PortMapping{{HostPort: 9090, ContainerPort: 80, Protocol: "tcp"}}
+	cniErr(t, r.s.Check(context.Background(), &other), ErrDrift, "publishes 8080:80/tcp, 5353:53/udp, the runtime asks for 9090:80/tcp")
+
+	// A second container asks for the same host port: refused, undone.
+	const pod2 = "4f1c2a9b8e7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a3928170615e4d3"
+	req2 := add(pod2)
+	req2.PortMappings = []PortMapping{{HostPort: 8080, ContainerPort: 8000, Protocol: "tcp"}}
+	_, err = r.s.Add(context.Background(), req2)
+	cniErr(t, err, ErrRefused, "host port tcp/8080 on h1 is already published by container")
+	if len(r.ctl.eps) != 1 || len(r.records(t)) != 1 {
+		t.Fatalf("after a refused ADD: endpoints %d, records %d, want the first container's only", len(r.ctl.eps), len(r.records(t)))
+	}
+	if _, err := r.k.Link(req2.Netns, "eth0"); err == nil {
+		t.Fatal("the refused container's veth is still there")
+	}
+
+	connects := len(r.ctl.connects)
+	for _, tc := range []struct {
+		network string
+		m       PortMapping
+		code    uint
+		parts   []string
+	}{
+		{"testnet02", PortMapping{HostPort: 80, ContainerPort: 80, Protocol: "sctp"}, types.ErrInvalidNetworkConfig, []string{"80:80/sctp", "only tcp and udp"}},
+		{"testnet02", PortMapping{HostPort: 0, ContainerPort: 80}, types.ErrInvalidNetworkConfig, []string{"0:80/", "1 to 65535"}},
+		{"testnet02", PortMapping{HostPort: 70000, ContainerPort: 80}, types.ErrInvalidNetworkConfig, []string{"1 to 65535"}},
+		{"testnet02", PortMapping{HostPort: 81, ContainerPort: 80, HostIP: "192.0.2.1"}, types.ErrInvalidNetworkConfig, []string{"one host address (192.0.2.1) is not supported"}},
+		{"testnet03", PortMapping{HostPort: 81, ContainerPort: 80}, types.ErrInvalidNetworkConfig, []string{"testnet03 is internal", "cannot publish ports"}},
+	} {
+		req := add(pod2)
+		req.Network = tc.network
+		req.PortMappings = []PortMapping{tc.m}
+		_, err := r.s.Add(context.Background(), req)
+		cniErr(t, err, tc.code, tc.parts...)
+	}
+	if len(r.ctl.connects) != connects || len(r.ctl.eps) != 1 {
+		t.Fatalf("refused mappings reached the controller: %d connects (was %d), %d endpoints", len(r.ctl.connects), connects, len(r.ctl.eps))
+	}
+}
+
 func firstEndpoint(r *rig) model.EndpointView {
 	for _, ep := range r.ctl.eps {
 		return ep

@@ -419,3 +419,65 @@ func TestPodmanAndDockerOnOneNetwork(t *testing.T) {
 		t.Fatalf("after podman rm, endpoints: %+v", eps)
 	}
 }
+
+// podman run -p publishes a port as docker run -p does: the outside world
+// reaches the container through its host's address, the port shows in
+// ovsnetctl, a second container asking for the same host port is refused
+// with the controller's words and leaves nothing behind, and podman rm
+// frees the host port for the next container.
+func TestPodmanPublishedPorts(t *testing.T) {
+	c := cluster.New(t, cluster.Options{Hosts: 1, Outside: true, CNI: true})
+	h1 := c.Lab.Hosts[0]
+	pm := h1.StartPodman()
+	c.CreateNetwork("testnet02", "--subnet", "10.0.0.0/24")
+	c.CreateNetwork("testnet03", "--internal")
+	installCNI(t, c, h1, pm.PluginDir, pm.ConfDir, "testnet02", "testnet03")
+
+	fetch := func() (string, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		out, err := c.Lab.Outside.Exec(ctx, "busybox", "wget", "-q", "-O-", "http://"+h1.TunnelIP.String()+":8081/hostname")
+		return strings.TrimSpace(string(out)), err
+	}
+	serve := func(name string) {
+		podmanOn(t, pm, "run", "-d", "--name", name, "--hostname", name, "--network", "testnet02", "-p", "8081:80",
+			"busybox:local", "httpd", "-f", "-p", "80", "-h", "/etc")
+		cluster.Poll(t, 20*time.Second, name+"'s published port answers from the outside", func() error {
+			if out, err := fetch(); err != nil || out != name {
+				return errorf("wget: %q %v", out, err)
+			}
+			return nil
+		})
+	}
+	serve("web")
+	if out := c.MustCtl("endpoint", "ls", "--network", "testnet02"); !strings.Contains(out, "8081->80/tcp") {
+		t.Fatalf("ovsnetctl endpoint ls does not show the published port:\n%s", out)
+	}
+
+	// The same host port again: refused, nothing left of the second one.
+	out, err := pm.CLI(context.Background(), "run", "-d", "--name", "web2", "--network", "testnet02", "-p", "8081:8000",
+		"busybox:local", "sleep", "600")
+	if err == nil || !strings.Contains(string(out)+err.Error(), "host port tcp/8081 on h1 is already published by container web") {
+		t.Fatalf("a second container publishing host port 8081: err=%v\n%s", err, out)
+	}
+	// Internal networks reach nothing outside: no published ports.
+	out, err = pm.CLI(context.Background(), "run", "-d", "--name", "web3", "--network", "testnet03", "-p", "8082:80",
+		"busybox:local", "sleep", "600")
+	if err == nil || !strings.Contains(string(out)+err.Error(), "testnet03 is internal") {
+		t.Fatalf("publishing from an internal network: err=%v\n%s", err, out)
+	}
+	if eps := c.Endpoints(""); len(eps) != 1 || eps[0].ContainerName != "web" {
+		t.Fatalf("after the refused containers, endpoints: %+v", eps)
+	}
+	if out, err := fetch(); err != nil || out != "web" {
+		t.Fatalf("web stopped answering after the refusals: %q %v", out, err)
+	}
+
+	// podman rm unpublishes; the next container can take the port.
+	_, _ = pm.CLI(context.Background(), "rm", "-f", "-t", "0", "web2", "web3")
+	podmanOn(t, pm, "rm", "-f", "-t", "0", "web")
+	if out, err := fetch(); err == nil {
+		t.Fatalf("host port 8081 still answers after podman rm: %q", out)
+	}
+	serve("web4")
+}

@@ -158,6 +158,20 @@ func TestDockerSeedSequence(t *testing.T) {
 		}
 		return nil
 	})
+	// The same host port for a second container on h1 (on another network
+	// too): refused with the controller's words, the first one unharmed.
+	before := len(c.Endpoints("testnet04"))
+	out, err = tryDocker(d1, "run", "-d", "--name", "pub2", "--net", "testnet04", "-p", "8080:80", "busybox:local", "sleep", "600")
+	if err == nil || !strings.Contains(out+err.Error(), "host port tcp/8080 on h1 is already published by container pub") {
+		t.Fatalf("a second container publishing host port 8080 on h1: err=%v\n%s", err, out)
+	}
+	_, _ = tryDocker(d1, "rm", "-f", "pub2")
+	if eps := c.Endpoints("testnet04"); len(eps) != before {
+		t.Fatalf("the refused container left endpoints on testnet04: %+v", eps)
+	}
+	if out, err := c.Lab.Outside.Exec(context.Background(), "busybox", "wget", "-q", "-O-", "http://"+h1.TunnelIP.String()+":8080/hostname"); err != nil || strings.TrimSpace(string(out)) == "" {
+		t.Fatalf("pub stopped answering after the refusal: %v %s", err, out)
+	}
 
 	// docker network rm on h2 while h1 has containers on it: Docker 20.10
 	// ignores a driver's refusal to delete (only its own local check

@@ -102,8 +102,10 @@ func TestWebUI(t *testing.T) {
 	c2 := c.Lab.AddContainer(h2, "c2")
 	c3 := c.Lab.AddContainer(h3, "c3")
 	tmp := c.Lab.AddContainer(h3, "tmp")
+	eps := map[string]model.EndpointView{}
 	for _, ct := range []*lab.Container{c1, c2, c3, tmp} {
 		ep := c.Connect("uinet", ct, nil)
+		eps[ct.Name] = ep
 		b.waitFor(ct.Name+" in the topology", fmt.Sprintf(`document.querySelector('svg#topology g.ep[data-endpoint="%s@uinet"][data-state="ready"]') !== null`, ct.Name), 10*time.Second)
 		if !strings.HasPrefix(ep.IPv4.String(), "10.40.0.1") {
 			t.Errorf("%s got %s, outside the ip-range 10.40.0.128/25", ct.Name, ep.IPv4)
@@ -121,6 +123,10 @@ func TestWebUI(t *testing.T) {
 	var vniN uint32
 	fmt.Sscan(vni, &vniN)
 	sel := fmt.Sprintf("cookie=%#x/%#x", uint64(flows.NetworkCookie(vniN)), uint64(flows.NetworkMask))
+	published := []model.PortMapping{{Proto: "tcp", Port: 80, HostPort: 8080}}
+	if _, err := c.API.UpdateEndpoint(context.Background(), eps["c1"].ID, model.EndpointUpdate{Published: &published}); err != nil {
+		t.Fatalf("publish c1's port: %v", err)
+	}
 	b.run("open the network page", chromedp.Navigate(url+"/#/networks/uinet"), chromedp.WaitVisible(chromedp.CSS("#footprint")))
 	// OVS is read on every try: the agents may still be removing tmp's
 	// flows when the page opens.
@@ -146,6 +152,7 @@ func TestWebUI(t *testing.T) {
 		}
 	}
 	b.waitFor("endpoints listed", `document.querySelectorAll("#endpoints tr[data-endpoint]").length === 3`, 10*time.Second)
+	b.waitFor("c1's published port listed", `document.querySelector('#endpoints tr[data-endpoint="c1"] td.ports').textContent === "8080→80/tcp"`, 10*time.Second)
 	b.screenshot("network-page")
 
 	// Hosts: three alive agents with their tunnel addresses.

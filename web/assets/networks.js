@@ -262,13 +262,14 @@ function endpointsPanel(n, eps) {
   const byHost = {};
   for (const e of eps) (byHost[e.host] = byHost[e.host] || []).push(e);
   for (const host of Object.keys(byHost).sort(natural)) {
-    tbody.append(h("tr", { class: "group" }, h("td", { colspan: 8 }, h("b", {}, host))));
+    tbody.append(h("tr", { class: "group" }, h("td", { colspan: 9 }, h("b", {}, host))));
     for (const e of byHost[host].sort((a, b) => natural(a.containerName, b.containerName))) {
       tbody.append(h("tr", { dataset: { endpoint: e.containerName } },
         h("td", {}, h("b", {}, e.containerName)),
         h("td", { class: "mono" }, e.ipv4), h("td", { class: "mono" }, e.ipv6 || "—"),
         h("td", { class: "mono" }, e.mac),
         h("td", {}, (e.aliases || []).join(", ") || "—"),
+        h("td", { class: "mono ports" }, (e.published || []).map((p) => `${p.hostPort}→${p.port}/${p.proto}`).join(", ") || "—"),
         h("td", { class: "mono" }, e.status && e.status.port ? `${e.status.port} (${e.status.ofport})` : "—"),
         h("td", {}, statePill(stateOf(e), stateOf(e) === "error" ? `error: ${e.status.error}` : stateOf(e))),
         h("td", {}, h("a", { href: `#/trace?from=${encodeURIComponent(`${e.containerName}@${n.name}`)}` }, "trace from"))));
@@ -276,7 +277,7 @@ function endpointsPanel(n, eps) {
   }
   panel.append(h("table", { class: "data" },
     h("thead", {}, h("tr", {}, h("th", {}, "Container"), h("th", {}, "IPv4"), h("th", {}, "IPv6"), h("th", {}, "MAC"),
-      h("th", {}, "Aliases"), h("th", {}, "OVS port"), h("th", {}, "Status"), h("th", {}, ""))),
+      h("th", {}, "Aliases"), h("th", { title: "Published on the endpoint's host: HOSTPORT→PORT/PROTO" }, "Ports"), h("th", {}, "OVS port"), h("th", {}, "Status"), h("th", {}, ""))),
     tbody));
   return panel;
 }
