@@ -106,6 +106,7 @@ func (c *Controller) Restore(ctx context.Context, b *model.Backup) (*model.Resto
 				return errorf(ErrConflict, "VNI %d of network %s is taken by network %s", n.VNI, n.Name, model.ShortID(id))
 			}
 		}
+		var restored []model.Endpoint
 		for _, ep := range b.Endpoints {
 			if rec := s.eps[ep.ID]; rec != nil {
 				continue
@@ -117,6 +118,20 @@ func (c *Controller) Restore(ctx context.Context, b *model.Backup) (*model.Resto
 					}
 				}
 			}
+			// A host port has one publisher per host, among the endpoints
+			// there and those restored before this one.
+			if len(ep.Published) > 0 {
+				others := s.endpointsOn(ep.Host)
+				for _, o := range restored {
+					if o.Host == ep.Host {
+						others = append(others, o)
+					}
+				}
+				if err := s.publishConflict(ep, others); err != nil {
+					return err
+				}
+			}
+			restored = append(restored, ep)
 		}
 		return nil
 	})

@@ -84,6 +84,37 @@ func TestBackupWipeRestore(t *testing.T) {
 	if code, body := e.do("POST", "/ovsnet/v1/restore", `{"version":9}`); code != 400 {
 		t.Fatalf("unknown version: %d %s", code, body)
 	}
+
+	// A backup in which two containers on h1 publish one host port (an
+	// older version allowed it): refused, nothing written.
+	var wipe3 store.Txn
+	wipe3.DeleteTree("ovsnet/")
+	if _, err := e.st.Commit(context.Background(), &wipe3); err != nil {
+		t.Fatal(err)
+	}
+	e.registerHost("h1", "192.0.2.1")
+	port := []model.PortMapping{{Proto: "tcp", Port: 80, HostPort: 8080}}
+	var first string
+	for i := range b.Endpoints {
+		if ct := b.Endpoints[i].ContainerName; first == "" || ct != first && b.Endpoints[i].Host == "h1" {
+			b.Endpoints[i].Published = port
+			if first != "" {
+				break
+			}
+			first = ct
+		}
+	}
+	dup, _ := json.Marshal(b)
+	e.eventually("a leader after the wipe", func() bool {
+		code, body = e.do("POST", "/ovsnet/v1/restore", string(dup))
+		return code != 503
+	})
+	if code != 409 || !strings.Contains(body, "host port tcp/8080 on h1 is already published by container "+first) {
+		t.Fatalf("restore of two publishers of one host port: %d %s", code, body)
+	}
+	if _, body := e.do("GET", "/networks", ""); strings.Count(body, `"Name"`) != 0 {
+		t.Fatalf("a refused restore wrote something: %s", body)
+	}
 }
 
 // listing is the state a restore must bring back, as text.

@@ -84,28 +84,41 @@ func (s *state) hostPortsFree(ep model.Endpoint) error {
 	if len(ep.Published) == 0 {
 		return nil
 	}
-	want := map[model.PortMapping]bool{}
-	for _, p := range ep.Published {
-		want[model.PortMapping{Proto: p.Proto, HostPort: p.HostPort}] = true
+	return s.publishConflict(ep, s.endpointsOn(ep.Host))
+}
+
+// publishConflict says which of others (endpoints of ep's host, in order)
+// publishes one of ep's host ports already. The same container may
+// publish the same mapping on several of its endpoints: Podman hands a
+// container's ports to each of its networks, and any of them reaches it.
+func (s *state) publishConflict(ep model.Endpoint, others []model.Endpoint) error {
+	type hostPort struct {
+		proto string
+		port  uint16
 	}
-	for id := range s.byHost[ep.Host] {
-		other := s.eps[id]
-		if id == ep.ID || other == nil {
+	want := map[hostPort]uint16{}
+	for _, p := range ep.Published {
+		want[hostPort{p.Proto, p.HostPort}] = p.Port
+	}
+	for _, other := range others {
+		if other.ID == ep.ID {
 			continue
 		}
-		for _, p := range other.Value.Published {
-			if want[model.PortMapping{Proto: p.Proto, HostPort: p.HostPort}] {
-				name := other.Value.ContainerName
-				if name == "" {
-					name = model.ShortID(other.Value.ContainerID)
-				}
-				network := other.Value.NetworkID
-				if ns := s.networks[network]; ns != nil {
-					network = ns.Value.Name
-				}
-				return errorf(ErrConflict, "host port %s/%d on %s is already published by container %s on network %s",
-					p.Proto, p.HostPort, ep.Host, name, network)
+		for _, p := range other.Published {
+			port, ok := want[hostPort{p.Proto, p.HostPort}]
+			if !ok || (other.ContainerID == ep.ContainerID && port == p.Port) {
+				continue
 			}
+			name := other.ContainerName
+			if name == "" {
+				name = model.ShortID(other.ContainerID)
+			}
+			network := model.ShortID(other.NetworkID)
+			if ns := s.networks[other.NetworkID]; ns != nil {
+				network = ns.Value.Name
+			}
+			return errorf(ErrConflict, "host port %s/%d on %s is already published by container %s on network %s",
+				p.Proto, p.HostPort, ep.Host, name, network)
 		}
 	}
 	return nil

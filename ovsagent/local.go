@@ -25,6 +25,9 @@ func (a *Agent) publishRules(st *model.HostState, ofports flows.OFPorts) []hostn
 		nets[st.Networks[i].ID] = &st.Networks[i]
 	}
 	var out []hostnet.PublishRule
+	// One rule per host port: a container that publishes a port on two of
+	// its networks (Podman does) is reached through the first endpoint.
+	taken := map[model.PortMapping]bool{}
 	for _, ep := range st.Endpoints {
 		n := nets[ep.NetworkID]
 		if ep.Host != a.cfg.Host || n == nil || len(ep.Published) == 0 || !n.HasGateway() {
@@ -39,7 +42,10 @@ func (a *Agent) publishRules(st *model.HostState, ofports flows.OFPorts) []hostn
 			to = transit
 		}
 		for _, p := range ep.Published {
-			out = append(out, hostnet.PublishRule{Proto: p.Proto, HostPort: p.HostPort, To: netip.AddrPortFrom(to, p.Port)})
+			if key := (model.PortMapping{Proto: p.Proto, HostPort: p.HostPort}); !taken[key] {
+				taken[key] = true
+				out = append(out, hostnet.PublishRule{Proto: p.Proto, HostPort: p.HostPort, To: netip.AddrPortFrom(to, p.Port)})
+			}
 		}
 	}
 	return out

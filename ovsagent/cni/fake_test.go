@@ -43,8 +43,10 @@ type fakeController struct {
 	down     bool
 	connects []model.NetworkConnectRequest
 	discs    []string
-	// onConnect, when set, fails connects with it.
+	// onConnect, when set, fails connects with it; onUpdate, when set,
+	// is called (without the lock) for an update's error.
 	onConnect error
+	onUpdate  func() error
 	kernel    *fakeKernel
 }
 
@@ -152,6 +154,11 @@ func (c *fakeController) Disconnect(_ context.Context, ref string, req model.Net
 // UpdateEndpoint sets published ports, refusing a host port another
 // endpoint on the same host publishes, as the controller does.
 func (c *fakeController) UpdateEndpoint(_ context.Context, id string, u model.EndpointUpdate) (model.EndpointView, error) {
+	if c.onUpdate != nil {
+		if err := c.onUpdate(); err != nil {
+			return model.EndpointView{}, err
+		}
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.down {

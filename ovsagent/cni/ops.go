@@ -86,10 +86,14 @@ func (s *Server) Add(ctx context.Context, r *Request) (*current.Result, error) {
 		// As Docker does: the endpoint first, then its ports. A refusal
 		// (a host port taken on this host) undoes the attachment.
 		if _, err := s.ctl.UpdateEndpoint(ctx, view.ID, model.EndpointUpdate{Published: &at.published}); err != nil {
-			if derr := s.detach(ctx, n, &view.Endpoint); derr != nil {
+			// Undone even when the request's time ran out; if the undo
+			// fails too, the record stays for DEL or GC to finish it.
+			uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			derr := s.detach(uctx, n, &view.Endpoint)
+			cancel()
+			if derr != nil {
 				s.log.Error("undoing an attachment whose ports were refused", "endpoint", model.ShortID(view.ID), "err", derr)
-			}
-			if rerr := s.recs.remove(rec.key()); rerr != nil {
+			} else if rerr := s.recs.remove(rec.key()); rerr != nil {
 				s.log.Error("forgetting an attachment whose ports were refused", "err", rerr)
 			}
 			return nil, controllerError(err, "publishing the container's ports")

@@ -88,14 +88,37 @@ func (s *Server) parse(r *Request, needNetns bool) (*attachment, error) {
 		}
 		at.mac = mac
 	}
-	for _, m := range r.PortMappings {
+	if needNetns { // ADD and CHECK; DEL succeeds whatever it is given
+		published, err := parsePortMappings(r.PortMappings)
+		if err != nil {
+			return nil, err
+		}
+		at.published = published
+	}
+	return at, nil
+}
+
+// parsePortMappings reads the portMappings capability: what the controller
+// would refuse is refused here, before anything is made.
+func parsePortMappings(ms []PortMapping) ([]model.PortMapping, error) {
+	if len(ms) > model.MaxPublished {
+		return nil, Errorf(types.ErrInvalidNetworkConfig, "%d port mappings: a container publishes at most %d ports", len(ms), model.MaxPublished)
+	}
+	var out []model.PortMapping
+	seen := map[model.PortMapping]bool{}
+	for _, m := range ms {
 		p, err := parsePortMapping(m)
 		if err != nil {
 			return nil, Errorf(types.ErrInvalidNetworkConfig, "port mapping %d:%d/%s: %v", m.HostPort, m.ContainerPort, m.Protocol, err)
 		}
-		at.published = append(at.published, p)
+		key := model.PortMapping{Proto: p.Proto, HostPort: p.HostPort}
+		if seen[key] {
+			return nil, Errorf(types.ErrInvalidNetworkConfig, "host port %s/%d is mapped twice", p.Proto, p.HostPort)
+		}
+		seen[key] = true
+		out = append(out, p)
 	}
-	return at, nil
+	return out, nil
 }
 
 // parsePortMapping reads one entry of the portMappings capability.
@@ -111,9 +134,9 @@ func parsePortMapping(m PortMapping) (model.PortMapping, error) {
 		return model.PortMapping{}, errors.New("ports are 1 to 65535")
 	}
 	switch m.HostIP {
-	case "", "0.0.0.0", "::":
+	case "", "0.0.0.0":
 	default:
-		return model.PortMapping{}, fmt.Errorf("publishing on one host address (%s) is not supported: ovsnet publishes on all of the host's addresses", m.HostIP)
+		return model.PortMapping{}, fmt.Errorf("publishing on host address %s is not supported: ovsnet publishes on all of the host's IPv4 addresses", m.HostIP)
 	}
 	return model.PortMapping{Proto: proto, Port: uint16(m.ContainerPort), HostPort: uint16(m.HostPort)}, nil
 }

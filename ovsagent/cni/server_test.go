@@ -406,7 +406,8 @@ func TestAddPublishesPorts(t *testing.T) {
 		{"testnet02", PortMapping{HostPort: 80, ContainerPort: 80, Protocol: "sctp"}, types.ErrInvalidNetworkConfig, []string{"80:80/sctp", "only tcp and udp"}},
 		{"testnet02", PortMapping{HostPort: 0, ContainerPort: 80}, types.ErrInvalidNetworkConfig, []string{"0:80/", "1 to 65535"}},
 		{"testnet02", PortMapping{HostPort: 70000, ContainerPort: 80}, types.ErrInvalidNetworkConfig, []string{"1 to 65535"}},
-		{"testnet02", PortMapping{HostPort: 81, ContainerPort: 80, HostIP: "192.0.2.1"}, types.ErrInvalidNetworkConfig, []string{"one host address (192.0.2.1) is not supported"}},
+		{"testnet02", PortMapping{HostPort: 81, ContainerPort: 80, HostIP: "192.0.2.1"}, types.ErrInvalidNetworkConfig, []string{"host address 192.0.2.1 is not supported", "IPv4"}},
+		{"testnet02", PortMapping{HostPort: 81, ContainerPort: 80, HostIP: "::"}, types.ErrInvalidNetworkConfig, []string{"host address :: is not supported"}},
 		{"testnet03", PortMapping{HostPort: 81, ContainerPort: 80}, types.ErrInvalidNetworkConfig, []string{"testnet03 is internal", "cannot publish ports"}},
 	} {
 		req := add(pod2)
@@ -414,9 +415,49 @@ func TestAddPublishesPorts(t *testing.T) {
 		req.PortMappings = []PortMapping{tc.m}
 		_, err := r.s.Add(context.Background(), req)
 		cniErr(t, err, tc.code, tc.parts...)
+		// DEL after the refused ADD (runtimes do) succeeds all the same.
+		del := &Request{ContainerID: pod2, IfName: "eth0", Network: tc.network, PortMappings: req.PortMappings}
+		if err := r.s.Del(context.Background(), del); err != nil {
+			t.Fatalf("DEL with the refused mapping %+v: %v", tc.m, err)
+		}
 	}
+	req3 := add(pod2)
+	req3.PortMappings = []PortMapping{{HostPort: 81, ContainerPort: 80}, {HostPort: 81, ContainerPort: 90, Protocol: "tcp"}}
+	_, err = r.s.Add(context.Background(), req3)
+	cniErr(t, err, types.ErrInvalidNetworkConfig, "host port tcp/81 is mapped twice")
+	req3.PortMappings = nil
+	for p := range model.MaxPublished + 1 {
+		req3.PortMappings = append(req3.PortMappings, PortMapping{HostPort: 9000 + p, ContainerPort: 9000 + p})
+	}
+	_, err = r.s.Add(context.Background(), req3)
+	cniErr(t, err, types.ErrInvalidNetworkConfig, "65 port mappings", "at most 64")
 	if len(r.ctl.connects) != connects || len(r.ctl.eps) != 1 {
 		t.Fatalf("refused mappings reached the controller: %d connects (was %d), %d endpoints", len(r.ctl.connects), connects, len(r.ctl.eps))
+	}
+}
+
+// The ports are refused and the controller then stops answering: the
+// attachment cannot be undone, so its record stays for DEL (or GC) to
+// finish the job once the controller is back.
+func TestAddRefusedPortsUndoFails(t *testing.T) {
+	r := newRig(t)
+	r.ctl.onUpdate = func() error {
+		r.ctl.down = true // the undo's disconnect finds the controller gone
+		return &client.APIError{StatusCode: 409, Message: "host port tcp/8080 on h1 is already published by container x on network testnet02"}
+	}
+	req := add(podID)
+	req.PortMappings = []PortMapping{{HostPort: 8080, ContainerPort: 80}}
+	_, err := r.s.Add(context.Background(), req)
+	cniErr(t, err, ErrRefused, "already published by container x")
+	if recs := r.records(t); len(recs) != 1 || recs[0].EndpointID == "" {
+		t.Fatalf("records after a failed undo: %+v, want the attachment's", recs)
+	}
+	r.ctl.down = false
+	if err := r.s.Del(context.Background(), &Request{ContainerID: podID, IfName: "eth0", Network: "testnet02"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.ctl.eps) != 0 || len(r.records(t)) != 0 {
+		t.Fatalf("after DEL: endpoints %d, records %d", len(r.ctl.eps), len(r.records(t)))
 	}
 }
 

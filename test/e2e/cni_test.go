@@ -431,7 +431,8 @@ func TestPodmanPublishedPorts(t *testing.T) {
 	pm := h1.StartPodman()
 	c.CreateNetwork("testnet02", "--subnet", "10.0.0.0/24")
 	c.CreateNetwork("testnet03", "--internal")
-	installCNI(t, c, h1, pm.PluginDir, pm.ConfDir, "testnet02", "testnet03")
+	c.CreateNetwork("testnet04", "--subnet", "10.0.4.0/24")
+	installCNI(t, c, h1, pm.PluginDir, pm.ConfDir, "testnet02", "testnet03", "testnet04")
 
 	fetch := func() (string, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -439,8 +440,8 @@ func TestPodmanPublishedPorts(t *testing.T) {
 		out, err := c.Lab.Outside.Exec(ctx, "busybox", "wget", "-q", "-O-", "http://"+h1.TunnelIP.String()+":8081/hostname")
 		return strings.TrimSpace(string(out)), err
 	}
-	serve := func(name string) {
-		podmanOn(t, pm, "run", "-d", "--name", name, "--hostname", name, "--network", "testnet02", "-p", "8081:80",
+	serve := func(name, networks string) {
+		podmanOn(t, pm, "run", "-d", "--name", name, "--hostname", name, "--network", networks, "-p", "8081:80",
 			"busybox:local", "httpd", "-f", "-p", "80", "-h", "/etc")
 		cluster.Poll(t, 20*time.Second, name+"'s published port answers from the outside", func() error {
 			if out, err := fetch(); err != nil || out != name {
@@ -449,7 +450,7 @@ func TestPodmanPublishedPorts(t *testing.T) {
 			return nil
 		})
 	}
-	serve("web")
+	serve("web", "testnet02")
 	if out := c.MustCtl("endpoint", "ls", "--network", "testnet02"); !strings.Contains(out, "8081->80/tcp") {
 		t.Fatalf("ovsnetctl endpoint ls does not show the published port:\n%s", out)
 	}
@@ -473,11 +474,19 @@ func TestPodmanPublishedPorts(t *testing.T) {
 		t.Fatalf("web stopped answering after the refusals: %q %v", out, err)
 	}
 
-	// podman rm unpublishes; the next container can take the port.
+	// podman rm unpublishes; the next container can take the port, also
+	// one on two networks (Podman hands its ports to both).
 	_, _ = pm.CLI(context.Background(), "rm", "-f", "-t", "0", "web2", "web3")
 	podmanOn(t, pm, "rm", "-f", "-t", "0", "web")
 	if out, err := fetch(); err == nil {
 		t.Fatalf("host port 8081 still answers after podman rm: %q", out)
 	}
-	serve("web4")
+	serve("web4", "testnet02,testnet04")
+	if eps := c.Endpoints(""); len(eps) != 2 {
+		t.Fatalf("web4 on two networks: endpoints %+v", eps)
+	}
+	podmanOn(t, pm, "rm", "-f", "-t", "0", "web4")
+	if eps := c.Endpoints(""); len(eps) != 0 {
+		t.Fatalf("after podman rm web4, endpoints: %+v", eps)
+	}
 }
