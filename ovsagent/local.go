@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"sort"
 	"time"
 
 	"github.com/ovsnet/ovsnet/flows"
@@ -24,11 +25,18 @@ func (a *Agent) publishRules(st *model.HostState, ofports flows.OFPorts) []hostn
 	for i := range st.Networks {
 		nets[st.Networks[i].ID] = &st.Networks[i]
 	}
-	var out []hostnet.PublishRule
-	// One rule per host port: a container that publishes a port on two of
-	// its networks (Podman does) is reached through the first endpoint.
-	taken := map[model.PortMapping]bool{}
-	for _, ep := range st.Endpoints {
+	// One rule per host port. A container may publish a port on several of
+	// its networks (Podman hands its ports to each): the earliest endpoint
+	// gets it, the one whose network holds the container's default route
+	// (the first network with a gateway keeps it), so replies leave the
+	// way the request came in.
+	type choice struct {
+		rule hostnet.PublishRule
+		ep   *model.Endpoint
+	}
+	chosen := map[model.PortMapping]choice{}
+	for i := range st.Endpoints {
+		ep := &st.Endpoints[i]
 		n := nets[ep.NetworkID]
 		if ep.Host != a.cfg.Host || n == nil || len(ep.Published) == 0 || !n.HasGateway() {
 			continue
@@ -42,13 +50,32 @@ func (a *Agent) publishRules(st *model.HostState, ofports flows.OFPorts) []hostn
 			to = transit
 		}
 		for _, p := range ep.Published {
-			if key := (model.PortMapping{Proto: p.Proto, HostPort: p.HostPort}); !taken[key] {
-				taken[key] = true
-				out = append(out, hostnet.PublishRule{Proto: p.Proto, HostPort: p.HostPort, To: netip.AddrPortFrom(to, p.Port)})
+			key := model.PortMapping{Proto: p.Proto, HostPort: p.HostPort}
+			if c, ok := chosen[key]; ok && !earlier(ep, c.ep) {
+				continue
 			}
+			chosen[key] = choice{hostnet.PublishRule{Proto: p.Proto, HostPort: p.HostPort, To: netip.AddrPortFrom(to, p.Port)}, ep}
 		}
 	}
+	out := make([]hostnet.PublishRule, 0, len(chosen))
+	for _, c := range chosen {
+		out = append(out, c.rule)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Proto != out[j].Proto {
+			return out[i].Proto < out[j].Proto
+		}
+		return out[i].HostPort < out[j].HostPort
+	})
 	return out
+}
+
+// earlier orders endpoints by creation, then id.
+func earlier(a, b *model.Endpoint) bool {
+	if !a.Created.Equal(b.Created) {
+		return a.Created.Before(b.Created)
+	}
+	return a.ID < b.ID
 }
 
 // presentPorts drops the ports of Docker endpoints whose veth the plugin has
